@@ -1,0 +1,72 @@
+"""Tokens and who may do what. Tokens are random and opaque; only their SHA-256 is stored."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .errors import Forbidden, NotFound, Unauthorized
+from .models import GAME_OPEN, Game, Player
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_code(code: str) -> str:
+    return (code or "").strip().upper()
+
+
+def find_game(db, code: str) -> Game:
+    """The open game with this code, else the latest ended one (its results stay viewable)."""
+    code = normalise_code(code)
+    game = db.scalars(
+        select(Game).where(Game.code == code)
+        .order_by((Game.status == GAME_OPEN).desc(), Game.id.desc()).limit(1)
+    ).first()
+    if game is None:
+        raise NotFound(f"No game with code {code}" if code else "No game code given")
+    return game
+
+
+@dataclass(frozen=True)
+class Caller:
+    role: str  # "host", "player" or "anonymous"
+    player: Player | None = None
+
+
+ANONYMOUS = Caller("anonymous")
+
+
+def identify(db, game: Game, token: str | None) -> Caller:
+    """Who this token belongs to within ``game``: 401 if unknown, 403 if it belongs to another game."""
+    if not token:
+        return ANONYMOUS
+    digest = hash_token(token)
+    if secrets.compare_digest(digest, game.host_token_hash):
+        return Caller("host")
+    player = db.scalars(select(Player).where(Player.token_hash == digest)).first()
+    if player is not None:
+        if player.game_id != game.id:
+            raise Forbidden("This token belongs to another game")
+        return Caller("player", player)
+    if db.scalars(select(Game.id).where(Game.host_token_hash == digest)).first() is not None:
+        raise Forbidden("This token belongs to another game")
+    raise Unauthorized("Invalid token")
+
+
+def authorize(ctx, code: str, required: str) -> tuple[Game, Caller]:
+    game = find_game(ctx.db, code)
+    caller = identify(ctx.db, game, ctx.token)
+    if required in ("host", "player"):
+        if caller is ANONYMOUS:
+            raise Unauthorized("Authentication required")
+        if caller.role != required:
+            raise Forbidden(f"Only the {required} of this game may do this")
+    return game, caller

@@ -1,0 +1,72 @@
+"""The question bank: list and create questions; new ones are pushed live to watchers."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticCustomError
+from sqlalchemy import select
+
+from .events import BANK_ROOM
+from .models import Question
+from .schema import NoInput, Request, UtcDateTime
+from .usecase import command, query
+
+MAX_BODY = 500
+
+
+def clean_body(value) -> str:
+    """Trimmed question text: required, at most 500 characters."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("custom_type", "Body must be a string")
+    value = value.strip()
+    if not value:
+        raise PydanticCustomError("custom_required", "Body is required")
+    if len(value) > MAX_BODY:
+        raise PydanticCustomError("custom_length", f"Body must be at most {MAX_BODY} characters")
+    return value
+
+
+class QuestionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    body: str
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class NewQuestion(Request):
+    body: str
+
+    _clean = field_validator("body", mode="before")(lambda cls, v: clean_body(v))
+
+
+def insert_question(ctx, body: str) -> Question:
+    """Store a question and queue its ``newquestion`` push to bank watchers."""
+    now = ctx.clock()
+    question = Question(body=body, created_at=now, updated_at=now)
+    ctx.db.add(question)
+    ctx.db.flush()
+    ctx.emit(BANK_ROOM, "newquestion", QuestionOut.model_validate(question).model_dump(mode="json"))
+    return question
+
+
+@query()
+def list_questions(ctx, request: NoInput) -> list[QuestionOut]:
+    """List the question bank, ordered by body."""
+    rows = ctx.db.scalars(select(Question).order_by(Question.body, Question.id))
+    return [QuestionOut.model_validate(q) for q in rows]
+
+
+@command()
+def create_question(ctx, request: NewQuestion) -> QuestionOut:
+    """Add a question to the bank; every client watching the bank receives ``newquestion``."""
+    return QuestionOut.model_validate(insert_question(ctx, request.body))
+
+
+STARTER_PACK = [
+    "Who will win?",
+    "First to expand?",
+    "First to scout a building?",
+    "First to max supply?",
+    "First unit lost?",
+    "Who gets the first kill?",
+]

@@ -1,0 +1,67 @@
+"""Settings read once from the environment; tests pass their own."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+def normalise_database_url(url: str) -> str:
+    """Heroku-style ``postgres://`` URLs are accepted; SQLAlchemy wants ``postgresql://``."""
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://"):]
+    return url
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """A secret generated on first start and kept, so sessions survive restarts."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 5000
+    async_mode: str | None = None  # None lets Flask-SocketIO pick (eventlet when patched)
+    max_body_bytes: int = 64 * 1024
+    max_connections: int = 12000
+    public_url: str | None = None  # what the QR code and printed links use
+    rate_limit_join_per_minute: int = 600  # per IP: a meetup behind one NAT must fit
+    rate_limit_create_per_minute: int = 60
+    testing: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        instance_dir = Path(env.get("INSTANCE_DIR", INSTANCE_DIR))
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'callit.sqlite3'}"
+        if database_url.startswith("sqlite:///"):
+            instance_dir.mkdir(parents=True, exist_ok=True)
+        values = dict(
+            database_url=normalise_database_url(database_url),
+            secret_key=env.get("SECRET_KEY") or _secret_key(instance_dir),
+            redis_url=env.get("REDIS_URL") or None,
+            host=env.get("HOST", "127.0.0.1"),
+            port=int(env.get("PORT", "5000")),
+            async_mode=env.get("ASYNC_MODE") or None,
+            public_url=env.get("PUBLIC_URL") or None,
+            rate_limit_join_per_minute=int(env.get("RATE_LIMIT_JOIN_PER_MINUTE", "600")),
+            rate_limit_create_per_minute=int(env.get("RATE_LIMIT_CREATE_PER_MINUTE", "60")),
+        )
+        values.update(overrides)
+        return cls(**values)

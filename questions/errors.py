@@ -1,0 +1,73 @@
+"""Failures a use case can report. Every adapter turns them into its own form
+(JSON ``{"errors": [...]}``, a message on the page, a Socket.IO refusal)."""
+
+
+class ServiceError(Exception):
+    status = 400
+
+    def __init__(self, *messages: str):
+        super().__init__(*messages)
+        self.messages = list(messages)
+
+
+class Invalid(ServiceError):
+    status = 400
+
+
+class Unauthorized(ServiceError):
+    status = 401
+
+
+class Forbidden(ServiceError):
+    status = 403
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+class Unprocessable(ServiceError):
+    status = 422
+
+
+class TooManyRequests(ServiceError):
+    status = 429
+
+
+def validation_messages(exc) -> list[str]:
+    """Readable messages from a pydantic ``ValidationError``: 'Body is required', not 'Field required'."""
+    messages = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
+        field = loc[-1] if loc else ""
+        label = field.replace("_", " ").capitalize() if field else "Request"
+        kind = error.get("type", "")
+        if kind == "missing":
+            message = f"{label} is required"
+        elif kind.startswith("custom_") or kind == "value_error" and not field:
+            message = error["msg"]
+        elif kind in ("string_type", "string_sub_type"):
+            message = f"{label} must be a string"
+        elif kind in ("int_type", "int_parsing", "int_from_float"):
+            message = f"{label} must be an integer"
+        elif kind in ("list_type",):
+            message = f"{label} must be a list"
+        elif kind in ("model_type", "dict_type", "model_attributes_type"):
+            message = f"{label} must be an object"
+        elif kind == "extra_forbidden":
+            message = f"Unknown field: {field}"
+        elif kind == "string_too_long":
+            message = f"{label} must be at most {error['ctx']['max_length']} characters"
+        elif kind == "too_long":
+            message = f"{label} must have at most {error['ctx']['max_length']} items"
+        elif kind == "too_short":
+            message = f"{label} must have at least {error['ctx']['min_length']} items"
+        else:
+            message = f"{label}: {error['msg']}" if field else error["msg"]
+        if message not in messages:
+            messages.append(message)
+    return messages

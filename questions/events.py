@@ -1,0 +1,37 @@
+"""Where use cases send live events. The app uses Socket.IO rooms; tests can record."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+BANK_ROOM = "bank"
+
+
+def game_room(code: str) -> str:
+    return f"game:{code}"
+
+
+class EventSink(Protocol):
+    def emit(self, room: str, event: str, data: Any) -> None: ...
+
+
+class SocketIOEvents:
+    """Emits to a Socket.IO room; with a Redis message queue every server process delivers it."""
+
+    def __init__(self, socketio):
+        self.socketio = socketio
+
+    def emit(self, room: str, event: str, data: Any) -> None:
+        self.socketio.emit(event, data, to=room)
+
+
+@dataclass
+class RecordedEvents:
+    """An event sink for tests: keeps what was emitted."""
+    sent: list[tuple[str, str, Any]] = field(default_factory=list)
+
+    def emit(self, room: str, event: str, data: Any) -> None:
+        self.sent.append((room, event, data))
+
+    def names(self, room: str | None = None) -> list[str]:
+        return [event for r, event, _ in self.sent if room is None or r == room]

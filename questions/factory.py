@@ -1,0 +1,127 @@
+"""``create_app``: builds the app and registers its shared parts exactly once."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Callable
+
+from flask import Flask, jsonify, render_template, request
+from flask_socketio import SocketIO
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event, text
+from werkzeug.exceptions import HTTPException
+
+from . import cli, json_api, pages, sockets
+from .config import PROJECT_ROOT, Settings
+from .context import utcnow
+from .errors import ServiceError
+from .events import EventSink, SocketIOEvents
+from .extensions import csrf, db, migrate
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, events: EventSink | None = None,
+               clock: Callable[[], datetime] = utcnow) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                static_folder=str(PROJECT_ROOT / "static"), instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # a meetup night is long; the token is bound to the session anyway
+        TESTING=settings.testing,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    if settings.database_url.startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=settings.redis_url,
+                        max_http_buffer_size=settings.max_body_bytes,
+                        logger=False, engineio_logger=False)
+    app.extensions["callit"] = Runtime(settings=settings, events=events or SocketIOEvents(socketio),
+                                       clock=clock, socketio=socketio)
+
+    api = json_api.blueprint()
+    csrf.exempt(api)  # the API authenticates with bearer tokens, never cookies
+    app.register_blueprint(api)
+    app.register_blueprint(pages.blueprint())
+    sockets.register(socketio)
+    cli.register(app)
+    _register_error_handlers(app)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    return app
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to reach the database is the answer itself
+        db.session.rollback()
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return jsonify(status="error", database=reason), 503
+    return jsonify(status="ok", database="ok")
+
+
+def wants_json() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _register_error_handlers(app: Flask) -> None:
+    def respond(status: int, messages: list[str]):
+        if wants_json():
+            return jsonify(errors=messages), status
+        return render_template("error.html", status=status, messages=messages), status
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        return respond(exc.status, exc.messages)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return respond(400, ["This form has expired. Reload the page and try again."])
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        messages = {
+            404: "Not found",
+            405: f"Method {request.method} is not allowed here",
+            413: f"Request body is too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)",
+        }
+        response = respond(exc.code or 500, [messages.get(exc.code, exc.description or exc.name)])
+        if exc.code == 405 and exc.valid_methods:
+            body, status = response
+            return body, status, {"Allow": ", ".join(exc.valid_methods)}
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return respond(500, ["Internal server error"])

@@ -1,0 +1,68 @@
+"""JSON adapter: turns each declared route into a Flask view over its use case."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import TypeAdapter
+
+from .errors import Invalid, Unauthorized
+from .routes import ROUTES, Route
+from .runtime import context
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def json_body() -> dict:
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        return {}
+    if not request.mimetype or not (request.mimetype == "application/json"
+                                    or request.mimetype.endswith("+json")):
+        raise Invalid("Request body must be JSON (Content-Type: application/json)")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise Invalid("Request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise Invalid("Request body must be a JSON object")
+    return data
+
+
+def parse(route: Route, path_args: dict):
+    if route.use_case.mutable:
+        data = json_body()
+    else:
+        data = {key: value for key, value in request.args.items()}
+    data.update(path_args)
+    return data
+
+
+def make_view(route: Route):
+    adapter = TypeAdapter(route.use_case.response)
+
+    def view(**path_args):
+        ctx = context(token=bearer_token())
+        result = route.use_case(ctx, parse(route, path_args))
+        if route.media_type != "application/json":
+            return Response(result, status=route.status, mimetype=route.media_type)
+        return jsonify(adapter.dump_python(result, mode="json")), route.status
+
+    view.__name__ = route.use_case.name
+    return view
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("api", __name__)
+    for route in ROUTES:
+        bp.add_url_rule(route.flask_rule, endpoint=f"{route.method}_{route.use_case.name}",
+                        view_func=make_view(route), methods=[route.method])
+    return bp

@@ -1,0 +1,83 @@
+"""Declaring use cases: plain ``(ctx, request) -> response`` functions with typed models.
+
+``@query`` marks a read (no transaction commit, no events); ``@command`` a write (committed,
+then its events are sent; rolled back on any failure). The ``auth`` a use case declares is
+enforced here, for every adapter alike, and is what the OpenAPI document states."""
+from __future__ import annotations
+
+import enum
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import BaseModel, ValidationError
+
+from . import access
+from .context import Context
+from .errors import Invalid, validation_messages
+
+
+class Auth(str, enum.Enum):
+    PUBLIC = "public"        # anyone
+    OPTIONAL = "optional"    # anyone; a token, if sent, must be valid for this game
+    PLAYER = "player"        # a player of this game
+    HOST = "host"            # the host of this game
+
+
+@dataclass(frozen=True)
+class UseCase:
+    fn: Callable[[Context, Any], Any]
+    mutable: bool
+    auth: Auth
+    request: type[BaseModel]
+    response: Any
+    rate_limit: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    @property
+    def summary(self) -> str:
+        return (self.fn.__doc__ or self.name).strip().splitlines()[0]
+
+    def __call__(self, ctx: Context, request: BaseModel | dict) -> Any:
+        if not isinstance(request, self.request):
+            try:
+                request = self.request.model_validate(request)
+            except ValidationError as exc:
+                raise Invalid(*validation_messages(exc)) from None
+        if self.rate_limit and ctx.limiter is not None:
+            ctx.limiter.hit(self.rate_limit, ctx.client_ip)
+        try:
+            if self.auth is not Auth.PUBLIC:
+                ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth.value)
+            result = self.fn(ctx, request)
+            if self.mutable:
+                ctx.db.commit()
+        except BaseException:
+            ctx.db.rollback()
+            ctx.pending_events.clear()
+            raise
+        if self.mutable:
+            pending, ctx.pending_events = ctx.pending_events, []
+            for room, event, data in pending:
+                ctx.events.emit(room, event, data)
+        return result
+
+
+def _declare(mutable: bool, auth: Auth, rate_limit: str | None):
+    def wrap(fn):
+        hints = typing.get_type_hints(fn)
+        params = [name for name in fn.__code__.co_varnames[: fn.__code__.co_argcount]]
+        return UseCase(fn=fn, mutable=mutable, auth=auth, request=hints[params[1]],
+                       response=hints["return"], rate_limit=rate_limit)
+    return wrap
+
+
+def query(auth: Auth = Auth.PUBLIC):
+    return _declare(False, auth, None)
+
+
+def command(auth: Auth = Auth.PUBLIC, rate_limit: str | None = None):
+    return _declare(True, auth, rate_limit)
