@@ -63,6 +63,8 @@ def identify(db, game: Game, token: str | None) -> Caller:
 
 def authorize(ctx, code: str, required: str) -> tuple[Game, Caller]:
     game = find_game(ctx.db, code)
+    if required == "public":
+        return game, ANONYMOUS  # a token is neither needed nor looked at
     caller = identify(ctx.db, game, ctx.token)
     if required in ("host", "player"):
         if caller is ANONYMOUS:

@@ -1,28 +1,15 @@
 """The question bank: list and create questions; new ones are pushed live to watchers."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from .events import BANK_ROOM
 from .models import Question
-from .schema import NoInput, Request, UtcDateTime
+from .schema import NoInput, Request, Text, UtcDateTime
 from .usecase import command, query
 
 MAX_BODY = 500
-
-
-def clean_body(value) -> str:
-    """Trimmed question text: required, at most 500 characters."""
-    if not isinstance(value, str):
-        raise PydanticCustomError("custom_type", "Body must be a string")
-    value = value.strip()
-    if not value:
-        raise PydanticCustomError("custom_required", "Body is required")
-    if len(value) > MAX_BODY:
-        raise PydanticCustomError("custom_length", f"Body must be at most {MAX_BODY} characters")
-    return value
 
 
 class QuestionOut(BaseModel):
@@ -33,10 +20,11 @@ class QuestionOut(BaseModel):
     updated_at: UtcDateTime
 
 
-class NewQuestion(Request):
-    body: str
+QuestionBody = Text("Body", MAX_BODY)
 
-    _clean = field_validator("body", mode="before")(lambda cls, v: clean_body(v))
+
+class NewQuestion(Request):
+    body: QuestionBody
 
 
 def insert_question(ctx, body: str) -> Question:

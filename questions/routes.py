@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import bank
+from . import bank, games, rounds
 from .usecase import Auth, UseCase
 
 
@@ -50,5 +50,19 @@ class Route:
 ROUTES: list[Route] = [
     Route("GET", "/api/questions", bank.list_questions),
     Route("POST", "/api/questions", bank.create_question, status=201),
+    Route("POST", "/api/games", games.create_game, status=201),
+    Route("GET", "/api/games/{code}", games.get_game),
+    Route("GET", "/api/games/{code}/state", games.get_state),
+    Route("POST", "/api/games/{code}/players", games.join_game, status=201, errors=(409, 422)),
+    Route("POST", "/api/games/{code}/questions", games.add_game_question, status=201, errors=(409,)),
+    Route("POST", "/api/games/{code}/rounds", rounds.start_round, status=201, errors=(409,)),
+    Route("GET", "/api/games/{code}/rounds/current", rounds.get_current_round),
+    Route("PUT", "/api/games/{code}/rounds/current/picks", rounds.submit_picks, errors=(409,)),
+    Route("GET", "/api/games/{code}/rounds/current/picks", rounds.get_round_picks),
+    Route("POST", "/api/games/{code}/rounds/current/lock", rounds.lock_round, errors=(409,)),
+    Route("POST", "/api/games/{code}/rounds/current/score", rounds.score_round, errors=(409,)),
+    Route("GET", "/api/games/{code}/leaderboard", games.get_leaderboard),
+    Route("POST", "/api/games/{code}/end", games.end_game, errors=(409,)),
+    Route("GET", "/api/games/{code}/results.csv", games.results_csv, media_type="text/csv"),
 ]
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, StringConstraints, WithJsonSchema
+import unicodedata
+
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, PlainSerializer, StringConstraints,
+                      WithJsonSchema)
+from pydantic_core import PydanticCustomError
 
 
 def _iso_utc(value: datetime) -> str:
@@ -19,6 +23,28 @@ UtcDateTime = Annotated[
 
 GameCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1,
                                             max_length=12)]
+
+
+def invalid(message: str) -> PydanticCustomError:
+    """A validation failure whose message is shown to the user as it is."""
+    return PydanticCustomError("custom_invalid", message)
+
+
+def Text(label: str, max_length: int):
+    """A trimmed, required single-line string, with messages that name the field."""
+    def clean(value):
+        if not isinstance(value, str):
+            raise invalid(f"{label} must be a string")
+        value = value.strip()
+        if not value:
+            raise invalid(f"{label} is required")
+        if len(value) > max_length:
+            raise invalid(f"{label} must be at most {max_length} characters")
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise invalid(f"{label} must be a single line of text")
+        return value
+    return Annotated[str, BeforeValidator(clean),
+                     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": max_length})]
 
 
 class Request(BaseModel):

@@ -1,17 +1,69 @@
-"""Socket.IO adapter: who joins which room, and the ``state`` a (re)connecting client gets."""
+"""Socket.IO adapter: who joins which room, and the ``state`` a (re)connecting client gets.
+
+``auth={}`` watches the question bank; ``auth={"code": C}`` watches game C read-only (the
+projector); ``auth={"token": T}`` (or ``{"code": C, "as": "host"|"player"}`` with the browser's
+session cookie) joins as that host or player and also receives its own picks in ``state``."""
 from __future__ import annotations
 
-from flask import request
-from flask_socketio import join_room
+from flask import session
+from flask_socketio import emit, join_room
 
-from .events import BANK_ROOM
+from pydantic import TypeAdapter
+
+from . import games, rounds
+from .errors import ServiceError
+from .events import BANK_ROOM, game_room
+from .runtime import runtime
+from .session_tokens import token_for
+
+
+# Client events a connected phone may send instead of HTTP requests.
+SOCKET_CALLS = {
+    "get_state": games.get_state,
+    "submit_picks": rounds.submit_picks,
+}
 
 
 def register(socketio) -> None:
     @socketio.on("connect")
     def connect(auth=None):
         auth = auth if isinstance(auth, dict) else {}
-        if not (auth.get("code") or auth.get("token")):
-            join_room(BANK_ROOM)  # watching the question bank
+        code, token = auth.get("code"), auth.get("token")
+        if not code and not token:
+            join_room(BANK_ROOM)
             return True
-        return False
+        if not isinstance(code or "", str) or not isinstance(token or "", str):
+            raise ConnectionRefusedError({"errors": ["code and token must be strings"]})
+        if token and not code:
+            code = games.code_for_token(runtime().context().db, token)
+        if not token and auth.get("as") in ("host", "player"):
+            token = token_for(session, auth["as"], code)
+        try:
+            state = games.get_state(runtime().context(token=token), {"code": code or ""})
+        except ServiceError as exc:
+            raise ConnectionRefusedError({"status": exc.status, "errors": exc.messages}) from None
+        join_room(game_room(state.game.code))
+        session["socket_code"], session["socket_token"] = state.game.code, token
+        emit("state", state.model_dump(mode="json"))
+        return True
+
+    for event, use_case in SOCKET_CALLS.items():
+        socketio.on_event(event, _call_handler(use_case))
+
+
+def _call_handler(use_case):
+    """A client event over a use case, for the game this socket joined; the ack carries the
+    result as ``{"ok": true, "data": ...}`` or ``{"ok": false, "status": N, "errors": [...]}``."""
+    adapter = TypeAdapter(use_case.response)
+
+    def handler(data=None):
+        data = dict(data) if isinstance(data, dict) else {}
+        data["code"] = session.get("socket_code", "")
+        try:
+            result = use_case(runtime().context(token=session.get("socket_token")), data)
+        except ServiceError as exc:
+            return {"ok": False, "status": exc.status, "errors": exc.messages}
+        return {"ok": True, "data": adapter.dump_python(result, mode="json")}
+
+    handler.__name__ = f"socket_{use_case.name}"
+    return handler

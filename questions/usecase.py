@@ -50,7 +50,7 @@ class UseCase:
         if self.rate_limit and ctx.limiter is not None:
             ctx.limiter.hit(self.rate_limit, ctx.client_ip)
         try:
-            if self.auth is not Auth.PUBLIC:
+            if "code" in self.request.model_fields:
                 ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth.value)
             result = self.fn(ctx, request)
             if self.mutable:

@@ -1,0 +1,145 @@
+"""Typed requests and responses of the game use cases."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from .bank import QuestionBody
+from .schema import GameRef, Request, Text, UtcDateTime, invalid
+
+MAX_GAME_QUESTIONS = 50
+PlayerName = Text("Name", 24)
+Contender = Text("Contender", 40)
+Title = Text("Title", 80)
+
+
+def _distinct_contenders(names: list[str]) -> list[str]:
+    seen = set()
+    for name in names:
+        if name.casefold() in seen:
+            raise invalid(f"Contender {name} is listed twice")
+        seen.add(name.casefold())
+    return names
+
+
+# ---- requests
+
+class NewGame(Request):
+    question_ids: Annotated[list[int], Field(max_length=MAX_GAME_QUESTIONS)]
+    title: Title | None = None
+
+
+class JoinGame(GameRef):
+    name: PlayerName
+
+
+class AddGameQuestion(GameRef):
+    """Either an existing bank question, or the body of a new one."""
+    question_id: int | None = None
+    body: QuestionBody | None = None
+
+
+class NewRound(GameRef):
+    contenders: Annotated[list[Contender], Field(min_length=2, max_length=8),
+                          AfterValidator(_distinct_contenders)]
+
+
+class Answer(BaseModel):
+    question_id: int
+    answer: Text("Answer", 40)
+
+
+class Answers(GameRef):
+    answers: Annotated[list[Answer], Field(max_length=MAX_GAME_QUESTIONS * 2)]
+
+
+# ---- responses
+
+class PlayerOut(BaseModel):
+    id: int
+    name: str
+    score: int
+
+
+class GameQuestionOut(BaseModel):
+    id: int
+    body: str
+
+
+class RoundQuestionOut(BaseModel):
+    id: int
+    body: str
+    answer: str | None = Field(None, description="The right answer; only once the round is scored")
+
+
+class RoundOut(BaseModel):
+    number: int
+    state: Literal["open", "locked", "scored"]
+    contenders: list[str]
+    questions: list[RoundQuestionOut]
+    picked: list[str] = Field(description="Names of the players who have picked (never their answers)")
+    my_picks: list[Answer] | None = Field(None, description="The calling player's own picks")
+
+
+class GameOut(BaseModel):
+    code: str
+    title: str
+    status: Literal["open", "ended"]
+    created_at: UtcDateTime
+    questions: list[GameQuestionOut]
+    players: list[PlayerOut]
+    round: RoundOut | None
+
+
+class GameCreated(GameOut):
+    host_token: str = Field(description="Keep it secret: it authorises the host routes")
+
+
+class PlayerCreated(BaseModel):
+    id: int
+    name: str
+    code: str
+    token: str = Field(description="Keep it secret: it authorises this player's picks")
+
+
+class Standing(BaseModel):
+    rank: int
+    player_id: int
+    name: str
+    score: int
+
+
+class Leaderboard(BaseModel):
+    code: str
+    standings: list[Standing]
+
+
+class MyPicks(BaseModel):
+    round: int
+    picks: list[Answer]
+
+
+class PlayerPicks(BaseModel):
+    player_id: int
+    name: str
+    picks: list[Answer]
+
+
+class RoundPicks(BaseModel):
+    round: int
+    state: str
+    players: list[PlayerPicks]
+
+
+class Viewer(BaseModel):
+    role: Literal["host", "player", "anonymous"]
+    player_id: int | None = None
+    name: str | None = None
+
+
+class GameState(BaseModel):
+    """Everything a screen needs to rebuild itself after a (re)connect."""
+    game: GameOut
+    leaderboard: list[Standing]
+    you: Viewer

@@ -1,0 +1,228 @@
+"""Game lobby use cases: create, join, view, add questions, end, export results."""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import unicodedata
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from . import scoring
+from .access import Caller, hash_token, new_token
+from .bank import insert_question
+from .errors import Conflict, Invalid, NotFound, Unprocessable
+from .events import game_room
+from .game_schema import (AddGameQuestion, GameCreated, GameOut, GameQuestionOut, GameState,
+                          JoinGame, Leaderboard, NewGame, PlayerCreated, PlayerOut, RoundOut,
+                          RoundQuestionOut, Viewer, Answer)
+from .models import (GAME_ENDED, GAME_OPEN, ROUND_OPEN, ROUND_SCORED, Game, GameQuestion, Pick,
+                     Player, Question, Round, RoundQuestion)
+from .schema import GameRef
+from .usecase import Auth, command, query
+
+# No look-alikes (B/8, I/L/1, O/0, S/5, Z/2): a code read off a projector across a bar.
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY"
+CODE_LENGTH = 4
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def name_key(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+# ---- views shared by several use cases
+
+def current_round(db, game: Game) -> Round | None:
+    return db.scalars(select(Round).where(Round.game_id == game.id)
+                      .order_by(Round.number.desc()).limit(1)).first()
+
+
+def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
+    picked_ids = set(db.scalars(select(Pick.player_id).where(Pick.round_id == round_.id).distinct()))
+    players = db.scalars(select(Player).where(Player.game_id == round_.game_id)
+                         .order_by(Player.id)).all()
+    my_picks = None
+    if player is not None:
+        my_picks = [Answer(question_id=p.question_id, answer=p.answer) for p in db.scalars(
+            select(Pick).where(Pick.round_id == round_.id, Pick.player_id == player.id)
+            .order_by(Pick.question_id))]
+    scored = round_.state == ROUND_SCORED
+    return RoundOut(
+        number=round_.number, state=round_.state, contenders=list(round_.contenders),
+        questions=[RoundQuestionOut(id=rq.question_id, body=rq.question.body,
+                                    answer=rq.answer if scored else None)
+                   for rq in round_.questions],
+        picked=[p.name for p in players if p.id in picked_ids],
+        my_picks=my_picks,
+    )
+
+
+def game_view(db, game: Game, player: Player | None = None) -> GameOut:
+    scores = {s.player_id: s.score for s in scoring.standings(db, game.id)}
+    round_ = current_round(db, game)
+    return GameOut(
+        code=game.code, title=game.title, status=game.status, created_at=game.created_at,
+        questions=[GameQuestionOut(id=gq.question.id, body=gq.question.body) for gq in game.questions],
+        players=[PlayerOut(id=p.id, name=p.name, score=scores.get(p.id, 0)) for p in game.players],
+        round=round_view(db, round_, player) if round_ else None,
+    )
+
+
+def leaderboard_view(db, game: Game) -> Leaderboard:
+    return Leaderboard(code=game.code, standings=scoring.standings(db, game.id))
+
+
+def require_open(game: Game) -> None:
+    if game.status == GAME_ENDED:
+        raise Conflict("This game has ended")
+
+
+def viewer(caller: Caller) -> Viewer:
+    if caller.player is not None:
+        return Viewer(role="player", player_id=caller.player.id, name=caller.player.name)
+    return Viewer(role=caller.role)
+
+
+def code_for_token(db, token: str) -> str | None:
+    """The code of the game a host or player token belongs to (for a socket that sent only a token)."""
+    digest = hash_token(token)
+    return (db.scalars(select(Game.code).where(Game.host_token_hash == digest)).first()
+            or db.scalars(select(Game.code).join(Player, Player.game_id == Game.id)
+                          .where(Player.token_hash == digest)).first())
+
+
+# ---- use cases
+
+@command(rate_limit="create")
+def create_game(ctx, request: NewGame) -> GameCreated:
+    """Start a game from chosen bank questions; answers the host's secret token."""
+    ids = list(dict.fromkeys(request.question_ids))
+    if not ids:
+        raise Invalid("Pick at least one question")
+    found = {q.id: q for q in ctx.db.scalars(select(Question).where(Question.id.in_(ids)))}
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise Invalid(f"Unknown question id(s): {', '.join(missing)}")
+    token = new_token()
+    for _attempt in range(20):
+        code = new_code()
+        taken = ctx.db.scalars(select(Game.id).where(Game.code == code, Game.status == GAME_OPEN)).first()
+        if taken:
+            continue
+        game = Game(code=code, title=request.title or f"Game {code}", status=GAME_OPEN,
+                    host_token_hash=hash_token(token), created_at=ctx.clock())
+        game.questions = [GameQuestion(question_id=qid, position=n) for n, qid in enumerate(ids)]
+        try:
+            with ctx.db.begin_nested():
+                ctx.db.add(game)
+        except IntegrityError:  # another game took the code meanwhile
+            continue
+        return GameCreated(**game_view(ctx.db, game).model_dump(), host_token=token)
+    raise Conflict("Could not find a free game code; try again")
+
+
+@query(Auth.OPTIONAL)
+def get_game(ctx, request: GameRef) -> GameOut:
+    """The game's public state: players with scores and the current round (no one's picks)."""
+    return game_view(ctx.db, ctx.game)
+
+
+@query(Auth.OPTIONAL)
+def get_state(ctx, request: GameRef) -> GameState:
+    """Everything the caller's screen shows, including a player's own picks."""
+    return GameState(game=game_view(ctx.db, ctx.game, ctx.caller.player),
+                     leaderboard=scoring.standings(ctx.db, ctx.game.id), you=viewer(ctx.caller))
+
+
+@command(rate_limit="join")
+def join_game(ctx, request: JoinGame) -> PlayerCreated:
+    """Join with a name (unique in the game, whatever its case); answers the player's token."""
+    game = ctx.game
+    require_open(game)
+    token = new_token()
+    player = Player(game_id=game.id, name=request.name, name_key=name_key(request.name),
+                    token_hash=hash_token(token), joined_at=ctx.clock())
+    try:
+        with ctx.db.begin_nested():
+            ctx.db.add(player)
+    except IntegrityError:
+        raise Unprocessable("Name is already taken") from None
+    ctx.emit(game_room(game.code), "player_joined", PlayerOut(id=player.id, name=player.name,
+                                                              score=0).model_dump(mode="json"))
+    return PlayerCreated(id=player.id, name=player.name, code=game.code, token=token)
+
+
+@command(Auth.HOST)
+def add_game_question(ctx, request: AddGameQuestion) -> GameQuestionOut:
+    """Add a bank question (or a new one) to the game; an open round gets it at once."""
+    game = ctx.game
+    require_open(game)
+    if (request.question_id is None) == (request.body is None):
+        raise Invalid("Give either question_id or body")
+    if request.body is not None:
+        question = insert_question(ctx, request.body)
+    else:
+        question = ctx.db.get(Question, request.question_id)
+        if question is None:
+            raise Invalid(f"Unknown question id: {request.question_id}")
+    if any(gq.question_id == question.id for gq in game.questions):
+        raise Conflict("That question is already in this game")
+    game.questions.append(GameQuestion(question_id=question.id, position=len(game.questions)))
+    round_ = current_round(ctx.db, game)
+    live_round = round_ if round_ is not None and round_.state == ROUND_OPEN else None
+    if live_round is not None:
+        live_round.questions.append(RoundQuestion(question_id=question.id,
+                                                  position=len(live_round.questions)))
+    ctx.db.flush()
+    out = GameQuestionOut(id=question.id, body=question.body)
+    ctx.emit(game_room(game.code), "newquestion",
+             {"question": out.model_dump(), "round": live_round.number if live_round else None})
+    return out
+
+
+@command(Auth.HOST)
+def end_game(ctx, request: GameRef) -> GameOut:
+    """End the game: joins and picks are refused from now on; results stay viewable."""
+    game = ctx.game
+    require_open(game)
+    game.status = GAME_ENDED
+    game.ended_at = ctx.clock()
+    ctx.db.flush()
+    out = game_view(ctx.db, game)
+    ctx.emit(game_room(game.code), "game_ended",
+             {"game": out.model_dump(mode="json"),
+              "leaderboard": [s.model_dump() for s in scoring.standings(ctx.db, game.id)]})
+    return out
+
+
+@query()
+def get_leaderboard(ctx, request: GameRef) -> Leaderboard:
+    """Everyone ranked by points; ties share a rank."""
+    return leaderboard_view(ctx.db, ctx.game)
+
+
+def _csv_safe(value):
+    """Keep spreadsheets from running a name like ``=HYPERLINK(...)`` as a formula."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@query()
+def results_csv(ctx, request: GameRef) -> str:
+    """The results as CSV: rank, name, total and points per round."""
+    game = ctx.game
+    numbers = list(ctx.db.scalars(select(Round.number).where(
+        Round.game_id == game.id, Round.state == ROUND_SCORED).order_by(Round.number)))
+    per_round = scoring.round_points(ctx.db, game.id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["rank", "name", "score", *[f"round {n}" for n in numbers]])
+    for s in scoring.standings(ctx.db, game.id):
+        writer.writerow([s.rank, _csv_safe(s.name), s.score,
+                         *[per_round.get((s.player_id, n), 0) for n in numbers]])
+    return out.getvalue()

@@ -1,0 +1,150 @@
+"""Round use cases: start, pick, lock, see picks, score."""
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from . import scoring
+from .errors import Conflict, Invalid, NotFound
+from .events import game_room
+from .game_schema import (Answer, Answers, Leaderboard, MyPicks, NewRound, PlayerPicks,
+                          RoundOut, RoundPicks)
+from .games import current_round, leaderboard_view, require_open, round_view
+from .models import (ROUND_LOCKED, ROUND_OPEN, ROUND_SCORED, Pick, Player, Round, RoundQuestion)
+from .schema import GameRef
+from .usecase import Auth, command, query
+
+
+def the_round(ctx, *, lock: str | None = None) -> Round:
+    """The game's current round; ``lock`` takes a row lock (PostgreSQL) against a concurrent change."""
+    statement = select(Round).where(Round.game_id == ctx.game.id).order_by(Round.number.desc()).limit(1)
+    if lock:
+        statement = statement.with_for_update(read=(lock == "share"))
+    round_ = ctx.db.scalars(statement).first()
+    if round_ is None:
+        raise NotFound("No round has started yet")
+    return round_
+
+
+def checked_answers(round_: Round, answers: list[Answer]) -> dict[int, str]:
+    """question id -> the contender's name as the host spelled it; 400 for anything else."""
+    contenders = {name.casefold(): name for name in round_.contenders}
+    question_ids = {rq.question_id for rq in round_.questions}
+    result, errors = {}, []
+    for item in answers:
+        if item.question_id not in question_ids:
+            errors.append(f"Question {item.question_id} is not in this round")
+        elif item.question_id in result:
+            errors.append(f"Question {item.question_id} is answered twice")
+        elif item.answer.casefold() not in contenders:
+            errors.append(f"{item.answer} is not a contender in this round")
+        else:
+            result[item.question_id] = contenders[item.answer.casefold()]
+    if errors:
+        raise Invalid(*errors)
+    return result
+
+
+def public_round(ctx, round_: Round) -> dict:
+    return round_view(ctx.db, round_).model_dump(mode="json", exclude={"my_picks"})
+
+
+@command(Auth.HOST)
+def start_round(ctx, request: NewRound) -> RoundOut:
+    """Open the next round with its contenders; every phone in the lobby gets the questions."""
+    game = ctx.game
+    require_open(game)
+    previous = current_round(ctx.db, game)
+    if previous is not None and previous.state != ROUND_SCORED:
+        raise Conflict(f"Round {previous.number} is not scored yet")
+    round_ = Round(game_id=game.id, number=(previous.number + 1) if previous else 1, state=ROUND_OPEN,
+                   contenders=list(request.contenders), created_at=ctx.clock())
+    round_.questions = [RoundQuestion(question_id=gq.question_id, position=n)
+                        for n, gq in enumerate(game.questions)]
+    try:
+        with ctx.db.begin_nested():
+            ctx.db.add(round_)
+    except IntegrityError:  # a concurrent request opened a round first
+        raise Conflict("Another round was just started") from None
+    ctx.emit(game_room(game.code), "round_started", public_round(ctx, round_))
+    return round_view(ctx.db, round_)
+
+
+@query(Auth.OPTIONAL)
+def get_current_round(ctx, request: GameRef) -> RoundOut:
+    """The current round: questions, contenders, state, who has picked; a player also sees their picks."""
+    return round_view(ctx.db, the_round(ctx), ctx.caller.player)
+
+
+@command(Auth.PLAYER)
+def submit_picks(ctx, request: Answers) -> MyPicks:
+    """Pick one contender per question; sending again replaces your picks until the round locks."""
+    require_open(ctx.game)
+    player = ctx.db.scalars(select(Player).where(Player.id == ctx.caller.player.id)
+                            .with_for_update()).one()  # one submission per player at a time
+    round_ = the_round(ctx, lock="share")  # the host's lock waits for us, or we see it
+    if round_.state != ROUND_OPEN:
+        raise Conflict("Picks are locked for this round")
+    if not request.answers:
+        raise Invalid("Pick at least one answer")
+    chosen = checked_answers(round_, request.answers)
+    ctx.db.execute(delete(Pick).where(Pick.round_id == round_.id, Pick.player_id == player.id))
+    now = ctx.clock()
+    ctx.db.add_all(Pick(round_id=round_.id, player_id=player.id, question_id=qid, answer=answer,
+                        picked_at=now) for qid, answer in chosen.items())
+    ctx.db.flush()
+    picked = round_view(ctx.db, round_).picked
+    ctx.emit(game_room(ctx.game.code), "picks_updated", {"round": round_.number, "picked": picked})
+    return MyPicks(round=round_.number,
+                   picks=[Answer(question_id=q, answer=a) for q, a in sorted(chosen.items())])
+
+
+@command(Auth.HOST)
+def lock_round(ctx, request: GameRef) -> RoundOut:
+    """Lock picks as the match starts."""
+    require_open(ctx.game)
+    round_ = the_round(ctx, lock="update")
+    if round_.state != ROUND_OPEN:
+        raise Conflict(f"Round {round_.number} is already {round_.state}")
+    round_.state = ROUND_LOCKED
+    round_.locked_at = ctx.clock()
+    ctx.db.flush()
+    ctx.emit(game_room(ctx.game.code), "round_locked", public_round(ctx, round_))
+    return round_view(ctx.db, round_)
+
+
+@query(Auth.HOST)
+def get_round_picks(ctx, request: GameRef) -> RoundPicks:
+    """Every player's picks in the current round (host only)."""
+    round_ = the_round(ctx)
+    by_player: dict[int, list[Answer]] = {}
+    for pick in ctx.db.scalars(select(Pick).where(Pick.round_id == round_.id).order_by(Pick.question_id)):
+        by_player.setdefault(pick.player_id, []).append(Answer(question_id=pick.question_id,
+                                                               answer=pick.answer))
+    players = ctx.db.scalars(select(Player).where(Player.game_id == ctx.game.id).order_by(Player.id))
+    return RoundPicks(round=round_.number, state=round_.state,
+                      players=[PlayerPicks(player_id=p.id, name=p.name, picks=by_player.get(p.id, []))
+                               for p in players])
+
+
+@command(Auth.HOST)
+def score_round(ctx, request: Answers) -> Leaderboard:
+    """Mark the right answer for every question of the locked round (again, to correct a mistake)."""
+    require_open(ctx.game)
+    round_ = the_round(ctx, lock="update")
+    if round_.state == ROUND_OPEN:
+        raise Conflict("Lock the round before marking answers")
+    marked = checked_answers(round_, request.answers)
+    unanswered = [rq.question_id for rq in round_.questions if rq.question_id not in marked]
+    if unanswered:
+        raise Invalid("Mark an answer for every question: missing "
+                      + ", ".join(str(q) for q in unanswered))
+    for rq in round_.questions:
+        rq.answer = marked[rq.question_id]
+    round_.state = ROUND_SCORED
+    round_.scored_at = ctx.clock()
+    ctx.db.flush()
+    board = leaderboard_view(ctx.db, ctx.game)
+    ctx.emit(game_room(ctx.game.code), "round_scored",
+             {"round": public_round(ctx, round_), "leaderboard": board.model_dump()["standings"]})
+    return board

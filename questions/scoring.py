@@ -1,0 +1,45 @@
+"""Scores are derived from picks and marked answers, never stored: re-marking a round
+can't double-count."""
+from __future__ import annotations
+
+from sqlalchemy import and_, func, select
+
+from .game_schema import Standing
+from .models import ROUND_SCORED, Pick, Player, Round, RoundQuestion
+
+
+def _correct_picks(game_id: int, *columns):
+    """``columns`` plus a count of picks that match a marked answer in a scored round."""
+    return (
+        select(*columns, func.count().label("points"))
+        .select_from(Pick)
+        .join(Round, Round.id == Pick.round_id)
+        .join(RoundQuestion, and_(RoundQuestion.round_id == Pick.round_id,
+                                  RoundQuestion.question_id == Pick.question_id,
+                                  RoundQuestion.answer == Pick.answer))
+        .where(Round.game_id == game_id, Round.state == ROUND_SCORED)
+        .group_by(*columns)
+    )
+
+
+def standings(db, game_id: int) -> list[Standing]:
+    """Players by score; equal scores share a rank (1, 2, 2, 4)."""
+    points = _correct_picks(game_id, Pick.player_id).subquery()
+    rows = db.execute(
+        select(Player.id, Player.name, func.coalesce(points.c.points, 0))
+        .outerjoin(points, points.c.player_id == Player.id)
+        .where(Player.game_id == game_id)
+    ).all()
+    rows.sort(key=lambda row: (-row[2], row[1].casefold(), row[0]))
+    result, rank = [], 0
+    for index, (player_id, name, score) in enumerate(rows):
+        if index == 0 or score != rows[index - 1][2]:
+            rank = index + 1
+        result.append(Standing(rank=rank, player_id=player_id, name=name, score=score))
+    return result
+
+
+def round_points(db, game_id: int) -> dict[tuple[int, int], int]:
+    """(player id, round number) -> points, for the results export."""
+    rows = db.execute(_correct_picks(game_id, Pick.player_id, Round.number)).all()
+    return {(player_id, number): points for player_id, number, points in rows}

@@ -1,0 +1,15 @@
+"""Browser pages keep host and player tokens in the signed, HttpOnly session cookie, per game."""
+from __future__ import annotations
+
+
+def remember_token(session, role: str, code: str, token: str) -> None:
+    tokens = dict(session.get(role, {}))
+    tokens[code.upper()] = token
+    session[role] = tokens
+    session.permanent = True
+
+
+def token_for(session, role: str, code: str | None) -> str | None:
+    if not code:
+        return None
+    return session.get(role, {}).get(code.strip().upper())
