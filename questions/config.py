@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +42,8 @@ class Settings:
     public_url: str | None = None  # what the QR code and printed links use
     rate_limit_join_per_minute: int = 600  # per IP: a meetup behind one NAT must fit
     rate_limit_create_per_minute: int = 60
+    trust_proxy: bool = False  # behind nginx: take the client address from X-Forwarded-For
     testing: bool = False
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
@@ -62,6 +62,7 @@ class Settings:
             public_url=env.get("PUBLIC_URL") or None,
             rate_limit_join_per_minute=int(env.get("RATE_LIMIT_JOIN_PER_MINUTE", "600")),
             rate_limit_create_per_minute=int(env.get("RATE_LIMIT_CREATE_PER_MINUTE", "60")),
+            trust_proxy=env.get("TRUST_PROXY", "") in ("1", "true", "yes"),
         )
         values.update(overrides)
         return cls(**values)

@@ -10,6 +10,7 @@ from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, json_api, pages, sockets
 from .config import PROJECT_ROOT, Settings
@@ -17,6 +18,7 @@ from .context import utcnow
 from .errors import ServiceError
 from .events import EventSink, SocketIOEvents
 from .extensions import csrf, db, migrate
+from .limiter import DatabaseCounter, Limiter, RedisCounter
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,9 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
                         max_http_buffer_size=settings.max_body_bytes,
                         logger=False, engineio_logger=False)
     app.extensions["callit"] = Runtime(settings=settings, events=events or SocketIOEvents(socketio),
-                                       clock=clock, socketio=socketio)
+                                       clock=clock, socketio=socketio, limiter=_limiter(settings))
+    if settings.trust_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     api = json_api.blueprint()
     csrf.exempt(api)  # the API authenticates with bearer tokens, never cookies
@@ -61,8 +65,31 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     sockets.register(socketio)
     cli.register(app)
     _register_error_handlers(app)
+    app.after_request(security_headers)
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
+
+
+def _limiter(settings: Settings) -> Limiter:
+    counter = RedisCounter(settings.redis_url) if settings.redis_url else DatabaseCounter(lambda: db.engine)
+    return Limiter({"join": settings.rate_limit_join_per_minute,
+                    "create": settings.rate_limit_create_per_minute}, counter)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith("/api/") or request.args.get("partial"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def _engine_options(url: str) -> dict:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, render_template, request
 from pydantic import TypeAdapter
 
+from . import openapi
 from .errors import Invalid, Unauthorized
 from .routes import ROUTES, Route
 from .runtime import context
@@ -62,6 +63,15 @@ def make_view(route: Route):
 
 def blueprint() -> Blueprint:
     bp = Blueprint("api", __name__)
+
+    @bp.get("/api/openapi.json")
+    def openapi_document():
+        return jsonify(openapi.document(request.host_url.rstrip("/")))
+
+    @bp.get("/api/docs")
+    def api_docs():
+        return render_template("api_docs.html")
+
     for route in ROUTES:
         bp.add_url_rule(route.flask_rule, endpoint=f"{route.method}_{route.use_case.name}",
                         view_func=make_view(route), methods=[route.method])

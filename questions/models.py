@@ -109,3 +109,11 @@ class Pick(db.Model):
     answer: Mapped[str] = mapped_column(String(40))
     picked_at: Mapped[datetime]
     __table_args__ = (UniqueConstraint("round_id", "player_id", "question_id"),)
+
+
+class RateLimit(db.Model):
+    """Request counters for rate limits, when no Redis is configured."""
+    __tablename__ = "rate_limits"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int]
+    expires_at: Mapped[int] = mapped_column(index=True)
