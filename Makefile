@@ -20,7 +20,7 @@ migrate: install
 seed: migrate
 	$(FLASK) seed-questions
 
-run: migrate
+run: seed
 	$(BIN)/python app.py
 
 test: install
