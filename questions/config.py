@@ -11,9 +11,11 @@ INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 
 def normalise_database_url(url: str) -> str:
-    """Heroku-style ``postgres://`` URLs are accepted; SQLAlchemy wants ``postgresql://``."""
-    if url.startswith("postgres://"):
-        return "postgresql://" + url[len("postgres://"):]
+    """``postgres://`` (Heroku style) and plain ``postgresql://`` both mean psycopg2, the driver
+    installed and made eventlet-friendly by psycogreen (SQLAlchemy 2.1 would pick psycopg 3)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
     return url
 
 
