@@ -9,6 +9,9 @@ from .bank import QuestionBody
 from .schema import GameRef, Request, Text, UtcDateTime, invalid
 
 MAX_GAME_QUESTIONS = 50
+# ids are the database's INTEGER: a bigger one is no question, and must not reach the driver
+# (SQLite can't bind an int beyond 64 bits: that was a 500)
+QuestionId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 PlayerName = Text("Name", 24)
 Contender = Text("Contender", 40)
 Title = Text("Title", 80)
@@ -26,7 +29,7 @@ def _distinct_contenders(names: list[str]) -> list[str]:
 # ---- requests
 
 class NewGame(Request):
-    question_ids: Annotated[list[int], Field(max_length=MAX_GAME_QUESTIONS)]
+    question_ids: Annotated[list[QuestionId], Field(max_length=MAX_GAME_QUESTIONS)]
     title: Title | None = None
 
 
@@ -36,7 +39,7 @@ class JoinGame(GameRef):
 
 class AddGameQuestion(GameRef):
     """Either an existing bank question, or the body of a new one."""
-    question_id: int | None = None
+    question_id: QuestionId | None = None
     body: QuestionBody | None = None
 
 

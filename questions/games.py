@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import secrets
 import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import scoring
@@ -16,7 +17,7 @@ from .errors import Conflict, Invalid, NotFound, Unprocessable
 from .events import game_room
 from .game_schema import (AddGameQuestion, GameCreated, GameOut, GameQuestionOut, GameState,
                           JoinGame, Leaderboard, NewGame, PlayerCreated, PlayerOut, RoundOut,
-                          RoundQuestionOut, Viewer, Answer)
+                          RoundQuestionOut, Standing, Viewer, Answer)
 from .models import (GAME_ENDED, GAME_OPEN, ROUND_OPEN, ROUND_SCORED, Game, GameQuestion, Pick,
                      Player, Question, Round, RoundQuestion)
 from .schema import GameRef
@@ -31,8 +32,16 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+MAX_NAME_KEY = 96  # players.name_key is VARCHAR(96)
+
+
 def name_key(name: str) -> str:
-    return unicodedata.normalize("NFKC", name).casefold()
+    key = unicodedata.normalize("NFKC", name).casefold()
+    if len(key) > MAX_NAME_KEY:
+        # NFKC expands some characters up to 18-fold (U+FDFA): a digest keeps the key short and
+        # still equal exactly when the folded names are equal
+        key = "#" + hashlib.sha256(key.encode(errors="surrogatepass")).hexdigest()
+    return key
 
 
 # ---- views shared by several use cases
@@ -42,10 +51,15 @@ def current_round(db, game: Game) -> Round | None:
                       .order_by(Round.number.desc()).limit(1)).first()
 
 
+def picked_names(db, round_: Round) -> list[str]:
+    """Names of the players who have picked in this round, in joining order (one query)."""
+    return list(db.scalars(
+        select(Player.name).where(Player.game_id == round_.game_id,
+                                  Player.id.in_(select(Pick.player_id).where(Pick.round_id == round_.id)))
+        .order_by(Player.id)))
+
+
 def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
-    picked_ids = set(db.scalars(select(Pick.player_id).where(Pick.round_id == round_.id).distinct()))
-    players = db.scalars(select(Player).where(Player.game_id == round_.game_id)
-                         .order_by(Player.id)).all()
     my_picks = None
     if player is not None:
         my_picks = [Answer(question_id=p.question_id, answer=p.answer) for p in db.scalars(
@@ -57,20 +71,26 @@ def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
         questions=[RoundQuestionOut(id=rq.question_id, body=rq.question.body,
                                     answer=rq.answer if scored else None)
                    for rq in round_.questions],
-        picked=[p.name for p in players if p.id in picked_ids],
+        picked=picked_names(db, round_),
         my_picks=my_picks,
     )
 
 
-def game_view(db, game: Game, player: Player | None = None) -> GameOut:
-    scores = {s.player_id: s.score for s in scoring.standings(db, game.id)}
+def game_view(db, game: Game, player: Player | None = None, ranked: list[dict] | None = None) -> GameOut:
+    """``ranked``: ``scoring.ranked`` for this game, if the caller has it already."""
+    ranked = scoring.ranked(db, game.id) if ranked is None else ranked
     round_ = current_round(db, game)
-    return GameOut(
-        code=game.code, title=game.title, status=game.status, created_at=game.created_at,
-        questions=[GameQuestionOut(id=gq.question.id, body=gq.question.body) for gq in game.questions],
-        players=[PlayerOut(id=p.id, name=p.name, score=scores.get(p.id, 0)) for p in game.players],
-        round=round_view(db, round_, player) if round_ else None,
-    )
+    questions = db.execute(select(Question.id, Question.body)
+                           .join(GameQuestion, GameQuestion.question_id == Question.id)
+                           .where(GameQuestion.game_id == game.id).order_by(GameQuestion.position))
+    # validated in one go (pydantic-core), not one model per player: lobbies can be thousands
+    return GameOut.model_validate({
+        "code": game.code, "title": game.title, "status": game.status, "created_at": game.created_at,
+        "questions": [{"id": id_, "body": body} for id_, body in questions],
+        "players": [{"id": s["player_id"], "name": s["name"], "score": s["score"]}
+                    for s in sorted(ranked, key=lambda s: s["player_id"])],
+        "round": round_view(db, round_, player) if round_ else None,
+    })
 
 
 def leaderboard_view(db, game: Game) -> Leaderboard:
@@ -117,10 +137,13 @@ def create_game(ctx, request: NewGame) -> GameCreated:
         game = Game(code=code, title=request.title or f"Game {code}", status=GAME_OPEN,
                     host_token_hash=hash_token(token), created_at=ctx.clock())
         game.questions = [GameQuestion(question_id=qid, position=n) for n, qid in enumerate(ids)]
+        ctx.db.add(game)
         try:
-            with ctx.db.begin_nested():
-                ctx.db.add(game)
+            ctx.db.flush()
         except IntegrityError:  # another game took the code meanwhile
+            # Nothing else is written yet, so start over clean. (No SAVEPOINT: on SQLite the
+            # driver opens no transaction before it, and releasing it would commit at once.)
+            ctx.db.rollback()
             continue
         return GameCreated(**game_view(ctx.db, game).model_dump(), host_token=token)
     raise Conflict("Could not find a free game code; try again")
@@ -132,11 +155,64 @@ def get_game(ctx, request: GameRef) -> GameOut:
     return game_view(ctx.db, ctx.game)
 
 
+def state_stamp(db, game: Game) -> tuple:
+    """Everything the shared part of a game's state (players, scores, questions, the current
+    round and who has picked) depends on, read in one query. Players and questions are only ever
+    added; a round only moves forward (open, locked, scored, and re-scored with a new
+    ``scored_at``); only the latest round changes; picks only add to who has picked. A use case
+    that renames, removes or edits any of these must add what it changes here."""
+    latest = (select(Round.id).where(Round.game_id == game.id)
+              .order_by(Round.number.desc()).limit(1).scalar_subquery())
+    in_game = GameQuestion.game_id == game.id
+    return (game.status, game.ended_at, *db.execute(select(
+        select(func.count(Player.id)).where(Player.game_id == game.id).scalar_subquery(),
+        select(func.max(Player.id)).where(Player.game_id == game.id).scalar_subquery(),
+        select(func.count(GameQuestion.id)).where(in_game).scalar_subquery(),
+        select(func.max(Question.updated_at)).join(GameQuestion, GameQuestion.question_id == Question.id)
+        .where(in_game).scalar_subquery(),
+        latest,
+        select(Round.state).where(Round.id == latest).scalar_subquery(),
+        select(Round.locked_at).where(Round.id == latest).scalar_subquery(),
+        select(Round.scored_at).where(Round.id == latest).scalar_subquery(),
+        select(func.count(RoundQuestion.id)).where(RoundQuestion.round_id == latest).scalar_subquery(),
+        select(func.count(distinct(Pick.player_id))).where(Pick.round_id == latest).scalar_subquery(),
+    )).one())
+
+
+# game -> (stamp, its GameOut without anyone's picks, leaderboard, current round id), per process
+_SHARED_STATES: dict[tuple, tuple] = {}
+_SHARED_STATES_KEPT = 64
+
+
+def shared_state(db, game: Game) -> tuple[GameOut, list[Standing], int | None]:
+    """The part of ``get_state`` that is the same for every caller, rebuilt only when the game
+    changed: a lobby of thousands (re)connecting at once reads it once, not once per phone."""
+    key = (str(db.get_bind().url), game.id, game.code, game.created_at)
+    stamp = state_stamp(db, game)  # before the state: what is kept is never older than its stamp
+    kept = _SHARED_STATES.get(key)
+    if kept is not None and kept[0] == stamp:
+        return kept[1:]
+    ranked = scoring.ranked(db, game.id)
+    out = game_view(db, game, None, ranked)
+    shared = (out, scoring.standings(db, game.id, ranked), stamp[6])
+    if len(_SHARED_STATES) >= _SHARED_STATES_KEPT:
+        _SHARED_STATES.pop(next(iter(_SHARED_STATES)), None)
+    _SHARED_STATES[key] = (stamp, *shared)
+    return shared
+
+
 @query(Auth.OPTIONAL)
 def get_state(ctx, request: GameRef) -> GameState:
     """Everything the caller's screen shows, including a player's own picks."""
-    return GameState(game=game_view(ctx.db, ctx.game, ctx.caller.player),
-                     leaderboard=scoring.standings(ctx.db, ctx.game.id), you=viewer(ctx.caller))
+    game, leaderboard, round_id = shared_state(ctx.db, ctx.game)
+    player = ctx.caller.player
+    if player is not None and game.round is not None:  # the caller's own picks: never shared
+        mine = [Answer(question_id=q, answer=a) for q, a in ctx.db.execute(
+            select(Pick.question_id, Pick.answer).where(Pick.round_id == round_id,
+                                                        Pick.player_id == player.id)
+            .order_by(Pick.question_id))]
+        game = game.model_copy(update={"round": game.round.model_copy(update={"my_picks": mine})})
+    return GameState(game=game, leaderboard=leaderboard, you=viewer(ctx.caller))
 
 
 @command(rate_limit="join")
@@ -147,9 +223,9 @@ def join_game(ctx, request: JoinGame) -> PlayerCreated:
     token = new_token()
     player = Player(game_id=game.id, name=request.name, name_key=name_key(request.name),
                     token_hash=hash_token(token), joined_at=ctx.clock())
+    ctx.db.add(player)
     try:
-        with ctx.db.begin_nested():
-            ctx.db.add(player)
+        ctx.db.flush()  # no SAVEPOINT: on SQLite releasing it would commit before the use case ends
     except IntegrityError:
         raise Unprocessable("Name is already taken") from None
     ctx.emit(game_room(game.code), "player_joined", PlayerOut(id=player.id, name=player.name,

@@ -9,7 +9,7 @@ from .errors import Conflict, Invalid, NotFound
 from .events import game_room
 from .game_schema import (Answer, Answers, Leaderboard, MyPicks, NewRound, PlayerPicks,
                           RoundOut, RoundPicks)
-from .games import current_round, leaderboard_view, require_open, round_view
+from .games import current_round, leaderboard_view, picked_names, require_open, round_view
 from .models import (ROUND_LOCKED, ROUND_OPEN, ROUND_SCORED, Pick, Player, Round, RoundQuestion)
 from .schema import GameRef
 from .usecase import Auth, command, query
@@ -61,9 +61,9 @@ def start_round(ctx, request: NewRound) -> RoundOut:
                    contenders=list(request.contenders), created_at=ctx.clock())
     round_.questions = [RoundQuestion(question_id=gq.question_id, position=n)
                         for n, gq in enumerate(game.questions)]
+    ctx.db.add(round_)
     try:
-        with ctx.db.begin_nested():
-            ctx.db.add(round_)
+        ctx.db.flush()  # no SAVEPOINT: on SQLite releasing it would commit before the use case ends
     except IntegrityError:  # a concurrent request opened a round first
         raise Conflict("Another round was just started") from None
     ctx.emit(game_room(game.code), "round_started", public_round(ctx, round_))
@@ -93,7 +93,7 @@ def submit_picks(ctx, request: Answers) -> MyPicks:
     ctx.db.add_all(Pick(round_id=round_.id, player_id=player.id, question_id=qid, answer=answer,
                         picked_at=now) for qid, answer in chosen.items())
     ctx.db.flush()
-    picked = round_view(ctx.db, round_).picked
+    picked = picked_names(ctx.db, round_)
     ctx.emit(game_room(ctx.game.code), "picks_updated", {"round": round_.number, "picked": picked})
     return MyPicks(round=round_.number,
                    picks=[Answer(question_id=q, answer=a) for q, a in sorted(chosen.items())])

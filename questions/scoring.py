@@ -2,6 +2,7 @@
 can't double-count."""
 from __future__ import annotations
 
+from pydantic import TypeAdapter
 from sqlalchemy import and_, func, select
 
 from .game_schema import Standing
@@ -22,8 +23,9 @@ def _correct_picks(game_id: int, *columns):
     )
 
 
-def standings(db, game_id: int) -> list[Standing]:
-    """Players by score; equal scores share a rank (1, 2, 2, 4)."""
+def ranked(db, game_id: int) -> list[dict]:
+    """Players by score as plain ``{rank, player_id, name, score}`` dicts; equal scores share a
+    rank (1, 2, 2, 4). One query, no ORM objects: a lobby of thousands is read on every connect."""
     points = _correct_picks(game_id, Pick.player_id).subquery()
     rows = db.execute(
         select(Player.id, Player.name, func.coalesce(points.c.points, 0))
@@ -31,12 +33,20 @@ def standings(db, game_id: int) -> list[Standing]:
         .where(Player.game_id == game_id)
     ).all()
     rows.sort(key=lambda row: (-row[2], row[1].casefold(), row[0]))
-    result, rank = [], 0
+    result, rank, previous = [], 0, None
     for index, (player_id, name, score) in enumerate(rows):
-        if index == 0 or score != rows[index - 1][2]:
-            rank = index + 1
-        result.append(Standing(rank=rank, player_id=player_id, name=name, score=score))
+        if score != previous:
+            rank, previous = index + 1, score
+        result.append({"rank": rank, "player_id": player_id, "name": name, "score": score})
     return result
+
+
+_STANDINGS = TypeAdapter(list[Standing])
+
+
+def standings(db, game_id: int, rows: list[dict] | None = None) -> list[Standing]:
+    """Players by score; equal scores share a rank (1, 2, 2, 4). ``rows``: from ``ranked``."""
+    return _STANDINGS.validate_python(ranked(db, game_id) if rows is None else rows)
 
 
 def round_points(db, game_id: int) -> dict[tuple[int, int], int]:

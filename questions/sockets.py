@@ -6,7 +6,7 @@ session cookie) joins as that host or player and also receives its own picks in 
 from __future__ import annotations
 
 from flask import session
-from flask_socketio import emit, join_room
+from flask_socketio import ConnectionRefusedError, emit, join_room  # socketio's, not the builtin
 
 from pydantic import TypeAdapter
 
@@ -33,7 +33,7 @@ def register(socketio) -> None:
             join_room(BANK_ROOM)
             return True
         if not isinstance(code or "", str) or not isinstance(token or "", str):
-            raise ConnectionRefusedError({"errors": ["code and token must be strings"]})
+            raise _refused(400, ["code and token must be strings"])
         if token and not code:
             code = games.code_for_token(runtime().context().db, token)
         if not token and auth.get("as") in ("host", "player"):
@@ -41,7 +41,7 @@ def register(socketio) -> None:
         try:
             state = games.get_state(runtime().context(token=token), {"code": code or ""})
         except ServiceError as exc:
-            raise ConnectionRefusedError({"status": exc.status, "errors": exc.messages}) from None
+            raise _refused(exc.status, exc.messages) from None
         join_room(game_room(state.game.code))
         session["socket_code"], session["socket_token"] = state.game.code, token
         emit("state", state.model_dump(mode="json"))
@@ -49,6 +49,14 @@ def register(socketio) -> None:
 
     for event, use_case in SOCKET_CALLS.items():
         socketio.on_event(event, _call_handler(use_case))
+
+
+def _refused(status: int, errors: list[str]) -> ConnectionRefusedError:
+    """A refusal whose reason reaches the client: ``connect_error`` gets
+    ``{"message": ..., "status": N, "errors": [...]}`` (a browser's Error shows the message)."""
+    refusal = ConnectionRefusedError("; ".join(errors))
+    refusal.error_args = {"message": "; ".join(errors), "status": status, "errors": errors}
+    return refusal
 
 
 def _call_handler(use_case):
