@@ -36,6 +36,10 @@ class Context:
         """Queue an event; it is sent only once the use case's transaction has committed."""
         self.pending_events.append((room, event, data))
 
+    def close_room(self, room: str) -> None:
+        """After commit (and after the events queued before), disconnect everyone from ``room``."""
+        self.pending_events.append((room, None, None))
+
     def for_caller(self, token: str | None, client_ip: str | None = None) -> "Context":
         return replace(self, token=token, client_ip=client_ip, game=None, caller=None,
                        pending_events=[])

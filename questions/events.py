@@ -14,6 +14,8 @@ def game_room(code: str) -> str:
 class EventSink(Protocol):
     def emit(self, room: str, event: str, data: Any) -> None: ...
 
+    def close_room(self, room: str) -> None: ...
+
 
 class SocketIOEvents:
     """Emits to a Socket.IO room; with a Redis message queue every server process delivers it."""
@@ -24,14 +26,21 @@ class SocketIOEvents:
     def emit(self, room: str, event: str, data: Any) -> None:
         self.socketio.emit(event, data, to=room)
 
+    def close_room(self, room: str) -> None:
+        self.socketio.close_room(room)
+
 
 @dataclass
 class RecordedEvents:
     """An event sink for tests: keeps what was emitted."""
     sent: list[tuple[str, str, Any]] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
 
     def emit(self, room: str, event: str, data: Any) -> None:
         self.sent.append((room, event, data))
+
+    def close_room(self, room: str) -> None:
+        self.closed.append(room)
 
     def names(self, room: str | None = None) -> list[str]:
         return [event for r, event, _ in self.sent if room is None or r == room]

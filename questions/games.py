@@ -273,6 +273,8 @@ def end_game(ctx, request: GameRef) -> GameOut:
     ctx.emit(game_room(game.code), "game_ended",
              {"game": out.model_dump(mode="json"),
               "leaderboard": [s.model_dump() for s in scoring.standings(ctx.db, game.id)]})
+    # the code is free for a new game now: its events must not reach this game's screens
+    ctx.close_room(game_room(game.code))
     return out
 
 

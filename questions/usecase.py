@@ -62,7 +62,10 @@ class UseCase:
         if self.mutable:
             pending, ctx.pending_events = ctx.pending_events, []
             for room, event, data in pending:
-                ctx.events.emit(room, event, data)
+                if event is None:
+                    ctx.events.close_room(room)
+                else:
+                    ctx.events.emit(room, event, data)
         return result
 
 

@@ -878,6 +878,8 @@ def test_ending_a_game_freezes_it(ctx, events):
         "leaderboard": [{"rank": 1, "player_id": lobby.ids["Ana"], "name": "Ana", "score": 1},
                         {"rank": 2, "player_id": lobby.ids["Bo"], "name": "Bo", "score": 0}]})]
     assert ctx.db.scalars(select(Game.status)).one() == GAME_ENDED
+    # its screens leave the room: a new game may take the code, and its events are not theirs
+    assert events.closed == [game_room(lobby.code)]
     events.sent.clear()
 
     ended_msg = ["This game has ended"]
