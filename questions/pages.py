@@ -8,7 +8,7 @@ import segno
 from flask import (Blueprint, abort, redirect, render_template, request, session, url_for)
 
 from . import bank, games, rounds
-from .errors import ServiceError
+from .errors import Conflict, Invalid, NotFound, ServiceError, Unprocessable
 from .runtime import context, runtime
 from .session_tokens import remember_token, token_for
 
@@ -16,12 +16,13 @@ ROLE_PAGES = {"host": "pages.host", "player": "pages.play"}
 
 
 def run_form(use_case, data: dict, token: str | None = None):
-    """Run a use case with form input; returns (result, errors) so the page can show the
-    messages next to what the user typed."""
+    """Run a use case with form input; returns (result, errors, status) so the page can show
+    the messages next to what the user typed, with the status the use case refused it with
+    (400 invalid, 404, 409 conflict, 422, 429 too many requests)."""
     try:
-        return use_case(context(token=token), data), []
+        return use_case(context(token=token), data), [], 200
     except ServiceError as exc:
-        return None, exc.messages
+        return None, exc.messages, exc.status
 
 
 def public_base() -> str:
@@ -51,10 +52,9 @@ def blueprint() -> Blueprint:
         errors, body, status = [], "", 200
         if request.method == "POST":
             body = request.form.get("body", "")
-            created, errors = run_form(bank.create_question, {"body": body})
+            created, errors, status = run_form(bank.create_question, {"body": body})
             if created is not None:
                 return redirect(url_for("pages.questions", added=created.id), code=303)
-            status = 400
         listed = bank.list_questions(context(), {})
         return render_template("questions.html", questions=listed, errors=errors, body=body,
                                added=request.args.get("added", type=int)), status
@@ -65,12 +65,11 @@ def blueprint() -> Blueprint:
         chosen = [int(v) for v in request.form.getlist("question_ids") if v.isdigit()]
         title = request.form.get("title", "")
         if request.method == "POST":
-            created, errors = run_form(games.create_game, {"question_ids": chosen,
-                                                            "title": title.strip() or None})
+            created, errors, status = run_form(games.create_game, {"question_ids": chosen,
+                                                                    "title": title.strip() or None})
             if created is not None:
                 remember_token(session, "host", created.code, created.host_token)
                 return redirect(url_for("pages.host", code=created.code), code=303)
-            status = 400
         listed = bank.list_questions(context(), {})
         if request.method == "GET" and not chosen:
             chosen = [q.id for q in listed[:4]]
@@ -80,18 +79,24 @@ def blueprint() -> Blueprint:
     @bp.route("/join", methods=["GET", "POST"])
     @bp.route("/join/<code>", methods=["GET", "POST"])
     def join(code: str = ""):
-        errors, status = [], 200
+        errors, status, bad_field = [], 200, None
         code = request.form.get("code", code).strip().upper()
         name = request.form.get("name", "")
         if request.method == "GET" and code and token_for(session, "player", code):
             return redirect(url_for("pages.play", code=code))
         if request.method == "POST":
-            player, errors = run_form(games.join_game, {"code": code, "name": name})
-            if player is not None:
+            try:
+                player = games.join_game(context(), {"code": code, "name": name})
+            except ServiceError as exc:
+                errors, status = exc.messages, exc.status
+                # which input the message is about, so the page marks and focuses that one
+                bad_field = ("code" if isinstance(exc, (NotFound, Conflict))
+                             else "name" if isinstance(exc, (Invalid, Unprocessable)) else None)
+            else:
                 remember_token(session, "player", player.code, player.token)
                 return redirect(url_for("pages.play", code=player.code), code=303)
-            status = 400 if not any("No game" in e for e in errors) else 404
-        return render_template("join.html", code=code, name=name, errors=errors), status
+        return render_template("join.html", code=code, name=name, errors=errors,
+                               bad_field=bad_field), status
 
     def state_for(role: str | None, code: str):
         """The caller's state, or a redirect when the browser holds no token for this game."""
@@ -119,10 +124,10 @@ def blueprint() -> Blueprint:
     @bp.route("/play/<code>/picks", methods=["POST"])
     def play_picks(code):
         answers = answers_from_form(request.form)
-        _, errors = run_form(rounds.submit_picks, {"code": code, "answers": answers},
-                             token_for(session, "player", code))
+        _, errors, status = run_form(rounds.submit_picks, {"code": code, "answers": answers},
+                                     token_for(session, "player", code))
         if errors:
-            return render_live("play.html", "player", code, errors, 400,
+            return render_live("play.html", "player", code, errors, status,
                                typed={a["question_id"]: a["answer"] for a in answers})
         return redirect(url_for("pages.play", code=code.upper(), saved=1), code=303)
 
@@ -155,10 +160,10 @@ def blueprint() -> Blueprint:
         if action not in HOST_ACTIONS:
             abort(404)
         use_case, read_form = HOST_ACTIONS[action]
-        _, errors = run_form(use_case, {"code": code, **read_form(request.form)},
-                             token_for(session, "host", code))
+        _, errors, status = run_form(use_case, {"code": code, **read_form(request.form)},
+                                     token_for(session, "host", code))
         if errors:
-            return render_live("host.html", "host", code, errors, 400,
+            return render_live("host.html", "host", code, errors, status,
                                typed=request.form.to_dict(), **host_extras(code))
         return redirect(url_for("pages.host", code=code.upper()), code=303)
 

@@ -3,7 +3,17 @@
   "use strict";
   var list = document.getElementById("question-list");
   if (!list || typeof io === "undefined") return;
+  document.documentElement.classList.add("js");  // hides the no-JavaScript "Refresh" link
+  var status = document.getElementById("connection");
+  function setStatus(online) {
+    if (!status) return;
+    status.textContent = online ? "● Live" : "Reconnecting…";
+    status.className = "connection " + (online ? "online" : "offline");
+  }
   var socket = io({ transports: ["websocket", "polling"] });
+  socket.on("connect", function () { setStatus(true); });
+  socket.on("disconnect", function () { setStatus(false); });
+  socket.on("connect_error", function () { setStatus(false); });
   socket.on("newquestion", function (q) {
     if (list.querySelector('[data-id="' + q.id + '"]')) return;
     var empty = list.querySelector(".empty");

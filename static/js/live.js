@@ -1,13 +1,26 @@
 // Live pages: on each game event (and on every (re)connect, via `state`) fetch the page's
 // panel from the server and swap it in. The server stays the only source of truth; what the
-// user was typing or had ticked but not yet sent is carried over the swap.
+// user was typing or had ticked but not yet sent is carried over the swap, and so is a form's
+// error message while the panel still shows the same thing.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");  // hides the no-JavaScript "Refresh" links
   var root = document.querySelector("[data-live]");
   if (!root || typeof io === "undefined") return;
   var status = document.getElementById("connection");
+  var pagePath = root.dataset.url || window.location.pathname;
   var auth = { code: root.dataset.code };
   if (root.dataset.role) auth.as = root.dataset.role;
+
+  // A refused form is rendered at the URL it was posted to (e.g. /host/ABCD/rounds): show the
+  // page's own URL instead, so a reload fetches the page rather than posting the form again.
+  if (window.location.pathname !== pagePath) {
+    window.history.replaceState(null, "", pagePath);
+  }
+
+  // Busy until the first fetch after connecting has brought the panel up to date, and while
+  // any later fetch is on its way.
+  root.setAttribute("aria-busy", "true");
   var socket = io({ auth: auth, transports: ["websocket", "polling"] });
 
   function fieldKey(el) {
@@ -16,15 +29,21 @@
     return scope + "|" + el.name + (el.type === "radio" || el.type === "checkbox" ? "=" + el.value : "");
   }
 
+  // After a refused form the page holds what was typed as its initial values: until the first
+  // swap, all of it counts as unsent.
+  var errors = root.querySelector("#form-errors");
+  var typedAtLoad = Boolean(errors);
+  var errorsIndex = errors ? Array.prototype.indexOf.call(root.children, errors) : -1;
+
   function unsavedInput() {
     var saved = {};
     root.querySelectorAll("input[name], textarea[name], select[name]").forEach(function (el) {
       if (el.type === "hidden") return;
       if (el.type === "radio" || el.type === "checkbox") {
-        if (el.checked !== el.defaultChecked) saved[fieldKey(el)] = el.checked;
+        if (typedAtLoad || el.checked !== el.defaultChecked) saved[fieldKey(el)] = el.checked;
       } else if (el.tagName === "SELECT") {
-        if (el.value && !el.options[el.selectedIndex].defaultSelected) saved[fieldKey(el)] = el.value;
-      } else if (el.value !== el.defaultValue) {
+        if (el.value && (typedAtLoad || !el.options[el.selectedIndex].defaultSelected)) saved[fieldKey(el)] = el.value;
+      } else if (typedAtLoad || el.value !== el.defaultValue) {
         saved[fieldKey(el)] = el.value;
       }
     });
@@ -43,31 +62,62 @@
     });
   }
 
+  // Screen readers hear what changed (the panel's heading), not the whole swapped panel.
+  var announcer = document.createElement("p");
+  announcer.className = "sr-only";
+  announcer.setAttribute("role", "status");
+  document.body.appendChild(announcer);
+  function headline() {
+    var heading = root.querySelector("h1");
+    return heading ? heading.textContent.replace(/\s+/g, " ").trim() : "";
+  }
+
+  function panelUrl() {
+    // keep the page's own query (e.g. ?saved=1 shows "Picks saved") and ask for the panel only
+    var params = new URLSearchParams(window.location.search);
+    params.set("partial", "1");
+    return pagePath + "?" + params.toString();
+  }
+
+  function swap(html) {
+    var saved = unsavedInput();
+    var before = headline();
+    root.innerHTML = html;
+    var after = headline();
+    if (errors && after === before && !root.querySelector("#form-errors")) {
+      root.insertBefore(errors, root.children[errorsIndex] || null);  // still about this panel
+    } else {
+      errors = null;
+    }
+    restore(saved);
+    typedAtLoad = false;
+    if (after && after !== before) announcer.textContent = after;
+  }
+
   var pending = null;
   function refresh() {
     if (pending) { pending.again = true; return; }
     pending = { again: false };
-    var url = window.location.pathname + "?partial=1";
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    root.setAttribute("aria-busy", "true");
+    fetch(panelUrl(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
-        if (response.redirected || !response.ok) { window.location.reload(); return null; }
-        return response.text();
+        if (response.redirected) { window.location.assign(pagePath); return null; }  // e.g. not joined
+        return response.ok ? response.text() : null;  // keep what is shown; the next event retries
       })
       .then(function (html) {
-        if (html === null) return;
-        var saved = unsavedInput();
-        root.innerHTML = html;
-        restore(saved);
+        if (html !== null) swap(html);
       })
       .catch(function () { /* offline: the next reconnect refreshes again */ })
       .then(function () {
         var again = pending && pending.again;
         pending = null;
         if (again) refresh();
+        else root.removeAttribute("aria-busy");
       });
   }
 
   function setStatus(online) {
+    if (!online && !pending) root.removeAttribute("aria-busy");  // nothing is on its way
     if (!status) return;
     status.textContent = online ? "● Live" : "Reconnecting…";
     status.className = "connection " + (online ? "online" : "offline");
@@ -79,5 +129,10 @@
   socket.on("state", refresh);
   (root.dataset.events || "").split(" ").forEach(function (name) {
     if (name) socket.on(name, refresh);
+  });
+  // Back from a dead zone: reconnect now rather than at the end of the backoff (the
+  // reconnection's `state` then brings the panel up to date).
+  window.addEventListener("online", function () {
+    if (!socket.connected) socket.disconnect().connect();
   });
 })();
