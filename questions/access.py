@@ -10,13 +10,16 @@ from sqlalchemy import select
 from .errors import Forbidden, NotFound, Unauthorized
 from .models import GAME_OPEN, Game, Player
 
+MAX_CODE_LENGTH = 12  # codes are 4 characters; the API documents up to 12
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # surrogatepass: a lone surrogate (possible in a Socket.IO JSON token) hashes, matches nothing
+    return hashlib.sha256(token.encode(errors="surrogatepass")).hexdigest()
 
 
 def normalise_code(code: str) -> str:
@@ -26,6 +29,9 @@ def normalise_code(code: str) -> str:
 def find_game(db, code: str) -> Game:
     """The open game with this code, else the latest ended one (its results stay viewable)."""
     code = normalise_code(code)
+    if len(code) > MAX_CODE_LENGTH or not code.isprintable():
+        # never a real code; and a NUL or lone surrogate must not reach the database driver
+        raise NotFound("No game with this code")
     game = db.scalars(
         select(Game).where(Game.code == code)
         .order_by((Game.status == GAME_OPEN).desc(), Game.id.desc()).limit(1)

@@ -37,6 +37,10 @@ class Unprocessable(ServiceError):
 class TooManyRequests(ServiceError):
     status = 429
 
+    def __init__(self, *messages: str, retry_after: int | None = None):
+        super().__init__(*messages)
+        self.retry_after = retry_after  # seconds; sent as the Retry-After header
+
 
 def validation_messages(exc) -> list[str]:
     """Readable messages from a pydantic ``ValidationError``: 'Body is required', not 'Field required'."""

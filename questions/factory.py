@@ -8,6 +8,7 @@ from typing import Callable
 from flask import Flask, jsonify, render_template, request
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFError
+from socketio.packet import Packet
 from sqlalchemy import event, text
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -19,7 +20,7 @@ from .errors import ServiceError
 from .events import EventSink, SocketIOEvents
 from .extensions import csrf, db, migrate
 from .limiter import DatabaseCounter, Limiter, RedisCounter
-from .runtime import Runtime
+from .runtime import Runtime, ThrottledEvents
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,10 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
     socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=settings.redis_url,
-                        max_http_buffer_size=settings.max_body_bytes,
+                        max_http_buffer_size=settings.max_body_bytes, serializer=JsonPacket,
                         logger=False, engineio_logger=False)
-    app.extensions["callit"] = Runtime(settings=settings, events=events or SocketIOEvents(socketio),
+    events = events or ThrottledEvents(SocketIOEvents(socketio), socketio, THROTTLED_EVENTS)
+    app.extensions["callit"] = Runtime(settings=settings, events=events,
                                        clock=clock, socketio=socketio, limiter=_limiter(settings))
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
@@ -66,8 +68,20 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     cli.register(app)
     _register_error_handlers(app)
     app.after_request(security_headers)
+    app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)  # outside Flask-SocketIO's middleware
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
+
+
+# seconds between two sends of these events to one room (see ThrottledEvents)
+THROTTLED_EVENTS = {"picks_updated": 0.25}
+
+
+class JsonPacket(Packet):
+    """Socket.IO packets without binary attachments: Callit only ever emits JSON, so skip
+    python-socketio's recursive search for ``bytes`` in every outgoing event (a big lobby's
+    ``state`` is one large document, sent on every connect)."""
+    uses_binary_events = False
 
 
 def _limiter(settings: Settings) -> Limiter:
@@ -82,14 +96,36 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
 def security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     if request.path.startswith("/api/") or request.args.get("partial"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+class SecurityHeadersMiddleware:
+    """The same headers on what Flask never sees: Socket.IO's polling answers (player names and
+    questions as text/plain), which Flask-SocketIO serves in front of the app."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers = list(headers) + [(name, value) for name, value in SECURITY_HEADERS.items()
+                                       if name.lower() not in present]
+            return start_response(status, headers, exc_info)
+        return self.wsgi_app(environ, start)
 
 
 def _engine_options(url: str) -> dict:
@@ -128,7 +164,11 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
-        return respond(exc.status, exc.messages)
+        body, status = respond(exc.status, exc.messages)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return body, status, {"Retry-After": str(retry_after)}
+        return body, status
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from pydantic import TypeAdapter
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import openapi
 from .errors import Invalid, Unauthorized
@@ -22,8 +23,20 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+def raw_body() -> bytes:
+    if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # eventlet de-chunks the body but does not set ``wsgi.input_terminated``, so werkzeug would
+        # read nothing ("Body is required"); read it here, no further than the size limit
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        raw = request.environ["wsgi.input"].read(limit + 1)
+        if len(raw) > limit:
+            raise RequestEntityTooLarge()
+        return raw
+    return request.get_data(cache=False)
+
+
 def json_body() -> dict:
-    raw = request.get_data(cache=False)
+    raw = raw_body()
     if not raw.strip():
         return {}
     if not request.mimetype or not (request.mimetype == "application/json"
@@ -42,7 +55,10 @@ def parse(route: Route, path_args: dict):
     if route.use_case.mutable:
         data = json_body()
     else:
-        data = {key: value for key, value in request.args.items()}
+        # only the query parameters the route declares; others (a cache-buster's ``?_=1``) are
+        # ignored, as a GET without declared parameters documents no 400
+        declared = set(route.use_case.request.model_fields) - set(route.path_params)
+        data = {key: value for key, value in request.args.items() if key in declared}
     data.update(path_args)
     return data
 

@@ -26,7 +26,7 @@ class Limiter:
         count = self.counter.increment(f"{action}:{client or '-'}:{window}", WINDOW_SECONDS)
         if count > limit:
             retry = WINDOW_SECONDS - int(time.time()) % WINDOW_SECONDS
-            raise TooManyRequests(f"Too many requests; try again in {retry} seconds")
+            raise TooManyRequests(f"Too many requests; try again in {retry} seconds", retry_after=retry)
 
 
 class RedisCounter:

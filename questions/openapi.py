@@ -15,6 +15,7 @@ STATUS_TEXT = {200: "OK", 201: "Created", 400: "Invalid request", 401: "Missing 
                403: "Not allowed for this token", 404: "Not found", 409: "Conflicts with the game's state",
                413: "Request body too large", 422: "Name is already taken", 429: "Too many requests",
                500: "Internal server error"}
+ANY_ROUTE_ERRORS = (401, 500)
 
 
 def _schema(annotation: Any, mode: str, defs: dict) -> dict:
@@ -76,10 +77,14 @@ def _operation(route: Route, defs: dict) -> dict:
         content = {route.media_type: {"schema": {"type": "string"}}}
     op["responses"][str(route.status)] = {"description": STATUS_TEXT.get(route.status, "OK"),
                                           "content": content}
-    for status in route.error_statuses + [500]:
+    # Any route answers 401 to a malformed Authorization header (json_api.bearer_token), and 500.
+    for status in sorted({*route.error_statuses, *ANY_ROUTE_ERRORS}):
         op["responses"][str(status)] = {
             "description": STATUS_TEXT.get(status, "Error"),
             "content": {"application/json": {"schema": {"$ref": REF.format(model="Errors")}}}}
+        if status == 429:
+            op["responses"][str(status)]["headers"] = {"Retry-After": {
+                "description": "Seconds until the limit resets", "schema": {"type": "integer"}}}
     if use_case.auth in (Auth.HOST, Auth.PLAYER):
         op["security"] = [{"bearer": []}]
         op["x-role"] = use_case.auth.value

@@ -21,13 +21,30 @@ UtcDateTime = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
-GameCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1,
-                                            max_length=12)]
+# Not length-checked here: a code that cannot exist is simply not found (404, see access.find_game),
+# as the route table documents for every route with a ``{code}`` in its path.
+GameCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)]
 
 
 def invalid(message: str) -> PydanticCustomError:
     """A validation failure whose message is shown to the user as it is."""
     return PydanticCustomError("custom_invalid", message)
+
+
+# Control characters and line/paragraph separators make text span lines (or hide in it);
+# lone surrogates (JSON "\\ud800") are not text at all and no database can store them.
+NOT_ONE_LINE = ("Cc", "Zl", "Zp", "Cs")
+# ``Text``'s rule as a JSON Schema pattern, exactly: optional surrounding whitespace (what
+# ``str.strip`` removes), then 1..max characters that start and end visibly and hold no
+# control character or line break. ``maxLength`` would count the whitespace that is trimmed.
+_SPACE = r"[\t\n\u000b\u000c\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_LINE_CHAR = r"[^\u0000-\u001f\u007f-\u009f\u2028\u2029]"
+_VISIBLE_CHAR = r"[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+def text_pattern(max_length: int) -> str:
+    return (f"^{_SPACE}*{_VISIBLE_CHAR}(?:{_LINE_CHAR}{{0,{max_length - 2}}}{_VISIBLE_CHAR})?"
+            f"{_SPACE}*$")
 
 
 def Text(label: str, max_length: int):
@@ -40,11 +57,12 @@ def Text(label: str, max_length: int):
             raise invalid(f"{label} is required")
         if len(value) > max_length:
             raise invalid(f"{label} must be at most {max_length} characters")
-        if any(unicodedata.category(ch) == "Cc" for ch in value):
+        if any(unicodedata.category(ch) in NOT_ONE_LINE for ch in value):
             raise invalid(f"{label} must be a single line of text")
         return value
-    return Annotated[str, BeforeValidator(clean),
-                     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": max_length})]
+    return Annotated[str, BeforeValidator(clean), WithJsonSchema({
+        "type": "string", "pattern": text_pattern(max_length),
+        "description": f"One line of text, trimmed; 1 to {max_length} characters once trimmed"})]
 
 
 class Request(BaseModel):
