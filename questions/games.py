@@ -66,11 +66,14 @@ def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
             select(Pick).where(Pick.round_id == round_.id, Pick.player_id == player.id)
             .order_by(Pick.question_id))]
     scored = round_.state == ROUND_SCORED
+    questions = db.execute(  # one query, not one per question
+        select(RoundQuestion.question_id, Question.body, RoundQuestion.answer)
+        .join(Question, Question.id == RoundQuestion.question_id)
+        .where(RoundQuestion.round_id == round_.id).order_by(RoundQuestion.position))
     return RoundOut(
         number=round_.number, state=round_.state, contenders=list(round_.contenders),
-        questions=[RoundQuestionOut(id=rq.question_id, body=rq.question.body,
-                                    answer=rq.answer if scored else None)
-                   for rq in round_.questions],
+        questions=[RoundQuestionOut(id=id_, body=body, answer=answer if scored else None)
+                   for id_, body, answer in questions],
         picked=picked_names(db, round_),
         my_picks=my_picks,
     )

@@ -66,8 +66,9 @@ def start_round(ctx, request: NewRound) -> RoundOut:
         ctx.db.flush()  # no SAVEPOINT: on SQLite releasing it would commit before the use case ends
     except IntegrityError:  # a concurrent request opened a round first
         raise Conflict("Another round was just started") from None
-    ctx.emit(game_room(game.code), "round_started", public_round(ctx, round_))
-    return round_view(ctx.db, round_)
+    out = round_view(ctx.db, round_)  # once: every phone waits for this request to finish
+    ctx.emit(game_room(game.code), "round_started", out.model_dump(mode="json", exclude={"my_picks"}))
+    return out
 
 
 @query(Auth.OPTIONAL)
@@ -109,8 +110,9 @@ def lock_round(ctx, request: GameRef) -> RoundOut:
     round_.state = ROUND_LOCKED
     round_.locked_at = ctx.clock()
     ctx.db.flush()
-    ctx.emit(game_room(ctx.game.code), "round_locked", public_round(ctx, round_))
-    return round_view(ctx.db, round_)
+    out = round_view(ctx.db, round_)
+    ctx.emit(game_room(ctx.game.code), "round_locked", out.model_dump(mode="json", exclude={"my_picks"}))
+    return out
 
 
 @query(Auth.HOST)

@@ -1,0 +1,1 @@
+"""Load benchmarks: `python -m bench.run` (see bench/run.py)."""

@@ -1,0 +1,607 @@
+"""Callit under load: N phones in one lobby, against a real eventlet server on PostgreSQL.
+
+    python -m bench.run            # N = 100, 1,000 and 10,000 phones
+    python -m bench.run --short    # N = 100 and 1,000, shorter throughput runs (`make bench`)
+
+For every N it starts a fresh ``python app.py`` (rate limits lifted), creates a game, joins N
+phones over HTTP (``POST /api/games/{code}/players``), connects them all over websockets
+(``auth={"token": ...}``), then measures:
+
+* the host's "start round" POST until every phone has ``round_started`` (p50/p99/max);
+* the server's RSS per connected phone, and its CPU while the round goes out;
+* all N phones submitting picks at once over their sockets (ack p50/p99/max; ``--picks-via
+  http`` for PUT), then checks that every pick is stored (the host's picks endpoint); lobbies
+  above ``--picks-max`` (1,000) skip this phase (see docs/benchmarks.md);
+* GET /api/questions and GET /api/games/{code} requests per second.
+
+``--profile`` records the server with py-spy per phase (summarise with ``python -m
+bench.profile FILE``); ``--redis`` gives the server REDIS_URL as in a several-process deployment;
+``BENCH_APP=path.py`` runs another entry point instead of app.py (e.g. a debugging wrapper).
+
+Results go to bench/results/<timestamp>.json and bench/results/latest.json, and a table is
+printed. ``DATABASE_URL`` (default postgresql://postgres@127.0.0.1:5432/callit_bench) is created if
+missing and rebuilt by the migrations on every run: its name must contain "bench". Everything
+runs on 127.0.0.1; every phase has a deadline.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aiohttp
+
+from .client import Phone, Swarm, raise_fd_limit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/callit_bench"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+QUESTIONS_IN_BANK = 50
+QUESTIONS_PER_GAME = 5
+CONTENDERS = ["Zerg", "Terran", "Protoss"]
+TARGETS = {  # reported, never asserted
+    "round_started p99 at 1,000 phones": (1000, "round_started", 150.0),
+    "round_started p99 at 10,000 phones": (10000, "round_started", 1000.0),
+    "picks p99 at 1,000 phones (all stored)": (1000, "picks", 1000.0),
+}
+
+
+# ---------------------------------------------------------------- database
+
+def psycopg2_url(url: str) -> str:
+    """The driver in requirements.txt (and the one psycogreen makes cooperative)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+def prepare_database(url: str, python: str) -> None:
+    """Create the bench database if missing, empty it, and build it with the real migrations."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.get_backend_name().startswith("postgresql"):
+        sys.exit(f"bench: DATABASE_URL must be PostgreSQL, got {url}")
+    if "bench" not in (parsed.database or ""):
+        sys.exit(f"bench: refusing to wipe {parsed.database!r}: the bench database's name must "
+                 "contain 'bench' (e.g. callit_bench)")
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": parsed.database}).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        admin.dispose()
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+    env = dict(os.environ, DATABASE_URL=url, FLASK_APP="questions:create_app")
+    subprocess.run([python, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+
+
+# ---------------------------------------------------------------- server process
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``python app.py`` as `make run` starts it, with the rate limits lifted."""
+
+    def __init__(self, python: str, database_url: str, redis_url: str | None, log_dir: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"server-{self.port}.log"
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PUBLIC_URL", "ASYNC_MODE")}
+        env.update(DATABASE_URL=database_url, HOST="127.0.0.1", PORT=str(self.port),
+                   SECRET_KEY="bench-secret-key", INSTANCE_DIR=str(log_dir), PYTHONUNBUFFERED="1",
+                   # 0 turns a limit off (Limiter.hit): 10,000 joins from one address, not queued
+                   # on one rate-limit counter row
+                   RATE_LIMIT_JOIN_PER_MINUTE="0", RATE_LIMIT_CREATE_PER_MINUTE="0")
+        if redis_url:
+            env["REDIS_URL"] = redis_url
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen([python, os.environ.get("BENCH_APP", "app.py")], cwd=ROOT, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.profiler: subprocess.Popen | None = None
+
+    async def wait_healthy(self, session: aiohttp.ClientSession, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited {self.process.returncode}: {self.log_path.read_text()}")
+            try:
+                async with session.get(f"{self.url}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"server not healthy after {timeout}s: {self.log_path.read_text()}")
+
+    def rss_bytes(self) -> int:
+        with open(f"/proc/{self.process.pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE_SIZE
+
+    def cpu_wait_seconds(self) -> float:
+        """Time the server was ready to run but waited for a CPU (other work on the machine)."""
+        try:
+            with open(f"/proc/{self.process.pid}/schedstat") as f:
+                return int(f.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def cpu_seconds(self) -> float:
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+    async def start_profiler(self, path: Path | None, py_spy: str) -> None:
+        """py-spy on the server until ``stop_profiler`` (no-op when ``path`` is None)."""
+        if path is None:
+            return
+        self.profiler = subprocess.Popen([py_spy, "record", "-p", str(self.process.pid), "-r", "200",
+                                          "-f", "raw", "-o", str(path)], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        await asyncio.sleep(1)  # attaching takes a moment
+
+    def stop_profiler(self) -> None:
+        if self.profiler is not None and self.profiler.poll() is None:
+            self.profiler.send_signal(signal.SIGINT)
+            try:
+                self.profiler.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.profiler.kill()
+        self.profiler = None
+
+    def stop(self) -> None:
+        self.stop_profiler()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+# ---------------------------------------------------------------- helpers
+
+class Meter:
+    """Server CPU, server time spent waiting for a CPU, and wall time over one phase."""
+
+    def __init__(self, server: Server):
+        self.server = server
+        self.cpu0, self.wait0, self.wall0 = server.cpu_seconds(), server.cpu_wait_seconds(), time.perf_counter()
+
+    def read(self, wall: float | None = None) -> dict:
+        wall = wall if wall is not None else time.perf_counter() - self.wall0
+        cpu = self.server.cpu_seconds() - self.cpu0
+        waited = self.server.cpu_wait_seconds() - self.wait0
+        return {"server_cpu_seconds": round(cpu, 3),
+                "server_cpu_pct": round(100 * cpu / wall, 1) if wall > 0 else None,
+                "server_waited_for_cpu_pct": round(100 * waited / wall, 1) if wall > 0 else None}
+
+
+def percentiles(values: list[float]) -> dict:
+    if not values:
+        return {"count": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:  # nearest rank
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+    return {"count": len(ordered), "p50_ms": round(at(0.50) * 1000, 1),
+            "p99_ms": round(at(0.99) * 1000, 1), "max_ms": round(ordered[-1] * 1000, 1)}
+
+
+async def api(session: aiohttp.ClientSession, method: str, url: str, token: str | None = None,
+              body: dict | None = None, expect: int | None = None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with session.request(method, url, json=body, headers=headers) as response:
+        data = await response.json(content_type=None)
+        if expect is not None and response.status != expect:
+            raise RuntimeError(f"{method} {url}: {response.status} {data}")
+        return response.status, data
+
+
+async def bounded(concurrency: int, jobs, timeout: float) -> list:
+    """Run the coroutine factories in ``jobs``, ``concurrency`` at a time, within ``timeout``."""
+    results: list = [None] * len(jobs)
+    queue = iter(enumerate(jobs))
+
+    async def worker():
+        for index, job in queue:
+            try:
+                results[index] = await job()
+            except Exception as exc:  # noqa: BLE001 - reported by the caller
+                results[index] = exc
+
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), timeout)
+    return results
+
+
+async def submit_all(phones: list[Phone], picks: dict, url: str, via: str, timeout: float) -> list:
+    """Every phone submits its picks at once, over its socket (``submit_picks`` with an ack) or
+    over HTTP (PUT, one new connection each); answers (result, seconds) or an exception each."""
+    if via == "socket":
+        async def submit(phone: Phone):
+            return await asyncio.wait_for(phone.call("submit_picks", {"answers": picks[phone.name]}),
+                                          timeout)
+        return await asyncio.gather(*(submit(p) for p in phones), return_exceptions=True)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                     timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+        async def submit(phone: Phone):
+            started = time.perf_counter()
+            status, body = await api(session, "PUT", url, phone.token, {"answers": picks[phone.name]})
+            elapsed = time.perf_counter() - started
+            return ({"ok": True, "data": body} if status == 200 else
+                    {"ok": False, "status": status, "errors": body}), elapsed
+        return await asyncio.gather(*(submit(p) for p in phones), return_exceptions=True)
+
+
+async def throughput(session: aiohttp.ClientSession, url: str, seconds: float, concurrency: int,
+                     server: Server) -> dict:
+    """Requests per second answered 200 by ``concurrency`` keep-alive clients for ``seconds``."""
+    ok = failed = 0
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker():
+        nonlocal ok, failed
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                async with session.get(url) as response:
+                    await response.read()
+                    if response.status == 200:
+                        ok += 1
+                    else:
+                        failed += 1
+            except aiohttp.ClientError:
+                failed += 1
+            latencies.append(time.perf_counter() - started)
+
+    meter, started = Meter(server), time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), seconds + 60)
+    elapsed = time.perf_counter() - started
+    lat = percentiles(latencies)
+    return {"rps": round(ok / elapsed, 1), "ok": ok, "failed": failed, "seconds": round(elapsed, 2),
+            "concurrency": concurrency, "p50_ms": lat["p50_ms"], "p99_ms": lat["p99_ms"],
+            **meter.read(elapsed)}
+
+
+# ---------------------------------------------------------------- one lobby size
+
+async def bench_lobby(n: int, args, log_dir: Path) -> dict:
+    server = Server(args.python, args.database_url, args.redis_url, log_dir)
+    result: dict = {"phones": n, "server_port": server.port,
+                    "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64),
+                                 timeout=aiohttp.ClientTimeout(total=120))
+    try:
+        await server.wait_healthy(http)
+
+        def profile(phase: str) -> Path | None:
+            if not args.profile:
+                return None
+            path = log_dir / f"profile-{n}-{phase}.txt"
+            result.setdefault("profiles", {})[phase] = str(path)
+            return path
+
+        base = server.url
+        questions = []
+        status, listed = await api(http, "GET", f"{base}/api/questions", expect=200)
+        questions = [q["id"] for q in listed]
+        for i in range(len(questions), QUESTIONS_IN_BANK):
+            _, q = await api(http, "POST", f"{base}/api/questions",
+                             body={"body": f"Bench question {i:02d}: who takes map {i}?"}, expect=201)
+            questions.append(q["id"])
+        round_questions = questions[:QUESTIONS_PER_GAME]
+        _, game = await api(http, "POST", f"{base}/api/games", expect=201,
+                            body={"question_ids": round_questions, "title": f"Bench {n}"})
+        code, host = game["code"], game["host_token"]
+        result["game"] = code
+        log(f"[{n}] game {code} on {base}; joining {n} phones")
+
+        # -- join over HTTP
+        started = time.perf_counter()
+        joined = await bounded(args.join_concurrency, [
+            (lambda i=i: api(http, "POST", f"{base}/api/games/{code}/players",
+                             body={"name": f"phone{i:05d}"}, expect=201))
+            for i in range(n)], timeout=max(120, n / 10))
+        errors = [r for r in joined if isinstance(r, Exception)]
+        if errors:
+            raise RuntimeError(f"{len(errors)} joins failed, e.g. {errors[0]}")
+        join_seconds = time.perf_counter() - started
+        phones = [Phone(token=body["token"], name=body["name"]) for _status, body in joined]
+        result["join"] = {"seconds": round(join_seconds, 2), "per_second": round(n / join_seconds, 1)}
+
+        # -- connect every phone's websocket
+        rss_before = server.rss_bytes()
+        async with Swarm(base) as swarm:
+            log(f"[{n}] connecting {n} websockets")
+            await server.start_profiler(profile("connect"), args.py_spy)
+            meter = Meter(server)
+            connect_seconds = await swarm.connect_all(phones, args.connect_concurrency,
+                                                      timeout=args.connect_timeout or max(300, n / 5))
+            server.stop_profiler()
+            connected = len(swarm.phones)
+            if connected < n:
+                log(f"[{n}] only {connected} of {n} phones connected: {swarm.errors[:3]}")
+            if connected == 0:
+                raise RuntimeError(f"no phone could connect: {swarm.errors[:3]}")
+            await asyncio.sleep(1)  # let the server settle before measuring its memory
+            rss_after = server.rss_bytes()
+            result["connect"] = {"connected": connected, "failed": n - connected,
+                                 "errors_sample": swarm.errors[:3],
+                                 "seconds": round(connect_seconds, 2),
+                                 "per_second": round(connected / connect_seconds, 1),
+                                 **meter.read(connect_seconds)}
+            result["server_rss"] = {"before_mb": round(rss_before / 2**20, 1),
+                                    "connected_mb": round(rss_after / 2**20, 1),
+                                    "per_connection_kb": round((rss_after - rss_before) / connected / 1024, 1)}
+            swarm.errors.clear()
+            n_connected = connected
+
+            # -- the host starts a round; every phone must get the questions
+            log(f"[{n}] starting a round")
+            await server.start_profiler(profile("round"), args.py_spy)
+            swarm.start_measuring("round_started")
+            frames0 = swarm.received
+            meter = Meter(server)
+            t0 = time.perf_counter()
+            _, _round = await api(http, "POST", f"{base}/api/games/{code}/rounds", host,
+                                  body={"contenders": CONTENDERS}, expect=201)
+            post_seconds = time.perf_counter() - t0
+            times = await swarm.arrivals.wait("round_started", n_connected, timeout=max(60, n / 100))
+            wall = max(times) - t0 if times else time.perf_counter() - t0
+            measured = meter.read(wall)
+            result["round_started"] = {
+                **percentiles([t - t0 for t in times]), "received": len(times),
+                "post_ms": round(post_seconds * 1000, 1), **measured,
+                "server_cpu_us_per_phone": round(1e6 * measured["server_cpu_seconds"] / n_connected, 1),
+            }
+            await asyncio.sleep(0.5)
+            server.stop_profiler()
+            log(f"[{n}] round_started: {result['round_started']} ({swarm.received - frames0} frames)")
+
+            # -- every phone submits its picks at once
+            if n_connected > args.picks_max:
+                result["picks"] = {"skipped": f"more than --picks-max {args.picks_max} phones: each "
+                                   "submission sends who-has-picked (a list of up to N names) to all "
+                                   "N phones, O(N^2) bytes (see docs/benchmarks.md)"}
+                log(f"[{n}] picks: skipped ({n_connected} > --picks-max {args.picks_max})")
+            else:
+                result["picks"] = await bench_picks(server, swarm, http, base, code, host,
+                                                    round_questions, args, profile)
+                log(f"[{n}] picks: {result['picks']}")
+
+            # -- read throughput, with the phones still connected
+            await asyncio.sleep(1)
+            await server.start_profiler(profile("rps"), args.py_spy)
+            result["rps"] = {
+                "GET /api/questions": await throughput(http, f"{base}/api/questions",
+                                                       args.rps_seconds, args.rps_concurrency, server),
+                "GET /api/games/{code}": await throughput(http, f"{base}/api/games/{code}",
+                                                          args.rps_seconds, args.rps_concurrency, server),
+            }
+            server.stop_profiler()
+            log(f"[{n}] rps: { {k: v['rps'] for k, v in result['rps'].items()} }")
+            result["server_rss"]["end_mb"] = round(server.rss_bytes() / 2**20, 1)
+            result["client_errors"] = swarm.errors[:5]
+            result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    finally:
+        await http.close()
+        server.stop()
+    return result
+
+
+async def bench_picks(server: Server, swarm: Swarm, http, base: str, code: str, host: str,
+                      round_questions: list[int], args, profile) -> dict:
+    """Every connected phone submits its picks at once; then the host's view must hold them all."""
+    n = len(swarm.phones)
+    log(f"[{n}] {n} phones submit picks at once")
+    rng = random.Random(n)
+    picks = {phone.name: [{"question_id": q, "answer": rng.choice(CONTENDERS)} for q in round_questions]
+             for phone in swarm.phones}
+    await server.start_profiler(profile("picks"), args.py_spy)
+    frames0 = swarm.received
+    meter = Meter(server)
+    started = time.perf_counter()
+    acks = await submit_all(swarm.phones, picks, f"{base}/api/games/{code}/rounds/current/picks",
+                            args.picks_via, timeout=args.picks_timeout)
+    wall = time.perf_counter() - started
+    measured = meter.read(wall)
+    server.stop_profiler()
+    ok = [ack[1] for ack in acks if not isinstance(ack, BaseException) and ack[0].get("ok")]
+    failures = [ack if isinstance(ack, BaseException) else ack[0] for ack in acks
+                if isinstance(ack, BaseException) or not ack[0].get("ok")]
+    await asyncio.sleep(1)  # the last throttled picks_updated
+    _, stored = await api(http, "GET", f"{base}/api/games/{code}/rounds/current/picks", host, expect=200)
+
+    def answers(items):
+        return {(a["question_id"], a["answer"]) for a in items}
+
+    complete = sum(1 for p in stored["players"]
+                   if p["name"] in picks and answers(p["picks"]) == answers(picks[p["name"]]))
+    return {**percentiles(ok), "acked_ok": len(ok), "failed": len(failures),
+            "failures_sample": [(type(f).__name__ if isinstance(f, BaseException) else str(f))[:200]
+                                for f in failures[:3]],
+            "stored_complete": complete, "all_stored": complete == n, "seconds": round(wall, 2),
+            **measured, "server_cpu_ms_per_submission": round(1000 * measured["server_cpu_seconds"] / n, 2),
+            "frames_to_phones": swarm.received - frames0, "via": args.picks_via}
+
+
+# ---------------------------------------------------------------- report
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+def fmt(value, suffix: str = "") -> str:
+    return "—" if value is None else f"{value:,}{suffix}" if isinstance(value, int) else f"{value:,.1f}{suffix}"
+
+
+def table(report: dict) -> str:
+    rows = [("phones", "round_started p50 / p99 / max", "server CPU for the round", "RSS / phone",
+             "picks p50 / p99 / max", "picks stored", "GET /api/questions", "GET /api/games/{code}",
+             "connect all")]
+    for r in report["results"]:
+        rs, pk, rps, cn = r["round_started"], r["picks"], r["rps"], r["connect"]
+        picks_cells = (("skipped", "—") if "skipped" in pk else
+                       (f"{fmt(pk['p50_ms'])} / {fmt(pk['p99_ms'])} / {fmt(pk['max_ms'])} ms",
+                        f"{pk['stored_complete']:,}/{r['phones']:,}"))
+        rows.append((
+            f"{r['phones']:,}",
+            f"{fmt(rs['p50_ms'])} / {fmt(rs['p99_ms'])} / {fmt(rs['max_ms'])} ms"
+            + ("" if rs["received"] == r["phones"] else f" ({rs['received']:,} got it)"),
+            f"{fmt(rs['server_cpu_seconds'] * 1000)} ms ({fmt(rs['server_cpu_us_per_phone'])} µs/phone)",
+            f"{fmt(r['server_rss']['per_connection_kb'])} KB",
+            *picks_cells,
+            f"{fmt(rps['GET /api/questions']['rps'])} req/s",
+            f"{fmt(rps['GET /api/games/{code}']['rps'])} req/s",
+            f"{fmt(cn['seconds'])} s" + ("" if cn["connected"] == r["phones"] else f" ({cn['failed']} failed)"),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |" for row in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    targets = [f"- {name}: {fmt(t['measured_ms'])} ms vs ≤ {t['target_ms']:g} ms → "
+               f"{'met' if t['met'] else 'NOT met'}" for name, t in report["targets"].items()]
+    return "\n".join(lines + [""] + targets)
+
+
+def check_targets(results: list[dict]) -> dict:
+    by_n = {r["phones"]: r for r in results}
+    out = {}
+    for name, (n, metric, limit) in TARGETS.items():
+        if n not in by_n or "skipped" in by_n[n][metric]:
+            continue
+        measured = by_n[n][metric]["p99_ms"]
+        met = measured is not None and measured <= limit
+        if metric == "picks":
+            met = met and by_n[n]["picks"]["all_stored"] and by_n[n]["picks"]["stored_complete"] == n
+        if metric == "round_started":
+            met = met and by_n[n]["round_started"]["received"] == n
+        out[name] = {"measured_ms": measured, "target_ms": limit, "met": met}
+    return out
+
+
+def write_results(report: dict) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"{stamp}{'-short' if report['short'] else ''}.json"
+    text = json.dumps(report, indent=2) + "\n"
+    for target in (path, RESULTS / "latest.json"):
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(text)
+        tmp.replace(target)
+    return path
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+async def main_async(args) -> dict:
+    fds = raise_fd_limit()
+    if fds < max(args.sizes) + 256:
+        log(f"warning: this process may open {fds} files; {max(args.sizes):,} phones need more")
+    log_dir = Path(tempfile.mkdtemp(prefix="callit-bench-"))
+    log(f"preparing {args.database_url} (server logs in {log_dir})")
+    prepare_database(args.database_url, args.python)
+    results = []
+    for n in args.sizes:
+        results.append(await bench_lobby(n, args, log_dir))
+    return {
+        "started_at": args.started_at, "finished_at": datetime.now(timezone.utc).isoformat(),
+        "short": args.short, "commit": git_commit(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "setup": {"database": args.database_url.split("@")[-1], "redis": bool(args.redis_url),
+                  "server": "python app.py (eventlet, one process)", "client": "bench.client (aiohttp)",
+                  "questions_per_round": QUESTIONS_PER_GAME, "contenders": len(CONTENDERS),
+                  "rps_seconds": args.rps_seconds, "rps_concurrency": args.rps_concurrency},
+        "results": results,
+        "targets": check_targets(results),
+    }
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--short", action="store_true", help="N = 100 and 1,000 only, short runs")
+    parser.add_argument("--sizes", help="comma-separated lobby sizes (default 100,1000,10000)")
+    parser.add_argument("--rps-seconds", type=float, help="seconds per throughput run (5; 3 with --short)")
+    parser.add_argument("--rps-concurrency", type=int, default=16)
+    parser.add_argument("--join-concurrency", type=int, default=32)
+    parser.add_argument("--connect-concurrency", type=int, default=64)
+    parser.add_argument("--connect-timeout", type=float,
+                        help="seconds for connecting every phone (default max(300, N/5))")
+    parser.add_argument("--picks-max", type=int, default=1000,
+                        help="skip the simultaneous-picks phase for lobbies bigger than this (1000)")
+    parser.add_argument("--picks-timeout", type=float, default=120,
+                        help="seconds a submission may take before it counts as failed (120)")
+    parser.add_argument("--picks-via", choices=("socket", "http"), default="socket",
+                        help="phones submit picks over their socket (default) or HTTP PUT")
+    parser.add_argument("--redis", action="store_true",
+                        help="give the server REDIS_URL (default redis://127.0.0.1:6379/0) as in a "
+                             "several-process deployment")
+    parser.add_argument("--profile", action="store_true",
+                        help="record the server with py-spy (raw stacks next to the server logs)")
+    parser.add_argument("--no-save", action="store_true", help="print only; write no results file")
+    args = parser.parse_args(argv)
+    args.sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes
+                  else [100, 1000] if args.short else [100, 1000, 10000])
+    args.rps_seconds = args.rps_seconds or (3.0 if args.short else 5.0)
+    args.database_url = psycopg2_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    args.redis_url = (os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0") if args.redis else None
+    args.python = sys.executable
+    args.py_spy = str(Path(sys.executable).with_name("py-spy"))
+    args.started_at = datetime.now(timezone.utc).isoformat()
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    report = asyncio.run(main_async(args))
+    print()
+    print(table(report))
+    if not args.no_save:
+        path = write_results(report)
+        print(f"\nresults: {path.relative_to(ROOT)} (and bench/results/latest.json)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
