@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from . import scoring
 from .access import Caller, hash_token, new_token
 from .bank import insert_question
-from .errors import Conflict, Invalid, NotFound, Unprocessable
+from .errors import Conflict, Invalid, Unprocessable
 from .events import game_room
 from .game_schema import (AddGameQuestion, GameCreated, GameOut, GameQuestionOut, GameState,
                           JoinGame, Leaderboard, NewGame, PlayerCreated, PlayerOut, RoundOut,

@@ -12,9 +12,6 @@ from .errors import Conflict, Invalid, NotFound, ServiceError, Unprocessable
 from .runtime import context, runtime
 from .session_tokens import remember_token, token_for
 
-ROLE_PAGES = {"host": "pages.host", "player": "pages.play"}
-
-
 def run_form(use_case, data: dict, token: str | None = None):
     """Run a use case with form input; returns (result, errors, status) so the page can show
     the messages next to what the user typed, with the status the use case refused it with

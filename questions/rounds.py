@@ -4,7 +4,6 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from . import scoring
 from .errors import Conflict, Invalid, NotFound
 from .events import game_room
 from .game_schema import (Answer, Answers, Leaderboard, MyPicks, NewRound, PlayerPicks,
@@ -45,8 +44,9 @@ def checked_answers(round_: Round, answers: list[Answer]) -> dict[int, str]:
     return result
 
 
-def public_round(ctx, round_: Round) -> dict:
-    return round_view(ctx.db, round_).model_dump(mode="json", exclude={"my_picks"})
+def public_round(out: RoundOut) -> dict:
+    """A round as the whole room sees it: nobody's own picks."""
+    return out.model_dump(mode="json", exclude={"my_picks"})
 
 
 @command(Auth.HOST)
@@ -67,7 +67,7 @@ def start_round(ctx, request: NewRound) -> RoundOut:
     except IntegrityError:  # a concurrent request opened a round first
         raise Conflict("Another round was just started") from None
     out = round_view(ctx.db, round_)  # once: every phone waits for this request to finish
-    ctx.emit(game_room(game.code), "round_started", out.model_dump(mode="json", exclude={"my_picks"}))
+    ctx.emit(game_room(game.code), "round_started", public_round(out))
     return out
 
 
@@ -111,7 +111,7 @@ def lock_round(ctx, request: GameRef) -> RoundOut:
     round_.locked_at = ctx.clock()
     ctx.db.flush()
     out = round_view(ctx.db, round_)
-    ctx.emit(game_room(ctx.game.code), "round_locked", out.model_dump(mode="json", exclude={"my_picks"}))
+    ctx.emit(game_room(ctx.game.code), "round_locked", public_round(out))
     return out
 
 
@@ -148,5 +148,5 @@ def score_round(ctx, request: Answers) -> Leaderboard:
     ctx.db.flush()
     board = leaderboard_view(ctx.db, ctx.game)
     ctx.emit(game_room(ctx.game.code), "round_scored",
-             {"round": public_round(ctx, round_), "leaderboard": board.model_dump()["standings"]})
+             {"round": public_round(round_view(ctx.db, round_)), "leaderboard": board.model_dump()["standings"]})
     return board
