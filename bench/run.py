@@ -75,6 +75,8 @@ def prepare_database(url: str, python: str) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
+    from questions.dbtools import reset_postgres_schema
+
     parsed = make_url(url)
     if not parsed.get_backend_name().startswith("postgresql"):
         sys.exit(f"bench: DATABASE_URL must be PostgreSQL, got {url}")
@@ -90,13 +92,7 @@ def prepare_database(url: str, python: str) -> None:
                 conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     finally:
         admin.dispose()
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        engine.dispose()
+    reset_postgres_schema(url)
     env = dict(os.environ, DATABASE_URL=url, FLASK_APP="questions:create_app")
     subprocess.run([python, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=120)

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from questions import create_app
 from questions.config import PROJECT_ROOT, Settings
+from questions.dbtools import reset_postgres_schema
 from questions.events import RecordedEvents
 from questions.extensions import db
 
@@ -152,16 +153,6 @@ def flask_cli(database_url: str, instance_dir: Path, *args: str) -> subprocess.C
         pytest.fail(f"flask {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}",
                     pytrace=False)
     return proc
-
-
-def reset_postgres_schema(url: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="session")
