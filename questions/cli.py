@@ -2,9 +2,9 @@
 import click
 from sqlalchemy import select
 
-from .bank import STARTER_PACK, create_question
-from .extensions import db
-from .models import Question
+from .core.extensions import db
+from .core.models import Question
+from .game.bank import STARTER_PACK, create_question
 
 
 def register(app):

@@ -13,14 +13,15 @@ from sqlalchemy import event, text
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, json_api, pages, sockets
+from . import cli
 from .config import PROJECT_ROOT, Settings
-from .context import utcnow
-from .errors import ServiceError
-from .events import EventSink, SocketIOEvents
-from .extensions import csrf, db, migrate
+from .core.context import utcnow
+from .core.errors import ServiceError
+from .core.events import EventSink, SocketIOEvents
+from .core.extensions import csrf, db, migrate
 from .limiter import DatabaseCounter, Limiter, RedisCounter
 from .runtime import Runtime, ThrottledEvents
+from .web import json_api, pages, sockets
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import time
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
-from .errors import TooManyRequests
-from .models import RateLimit
+from .core.errors import TooManyRequests
+from .core.models import RateLimit
 
 WINDOW_SECONDS = 60
 

@@ -11,9 +11,9 @@ from typing import Any, Callable
 from flask import current_app, request
 
 from .config import Settings
-from .context import Context
-from .events import EventSink
-from .extensions import db
+from .core.context import Context
+from .core.events import EventSink
+from .core.extensions import db
 
 
 @dataclass

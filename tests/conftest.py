@@ -26,9 +26,9 @@ from sqlalchemy.engine import make_url
 
 from questions import create_app
 from questions.config import PROJECT_ROOT, Settings
+from questions.core.events import RecordedEvents
+from questions.core.extensions import db
 from questions.dbtools import reset_postgres_schema
-from questions.events import RecordedEvents
-from questions.extensions import db
 
 SECRET_KEY = "test-secret-key-not-for-production"
 IN_CI = bool(os.environ.get("CI"))

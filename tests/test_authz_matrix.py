@@ -1,4 +1,4 @@
-"""Who may call what. For every guarded route of questions.routes.ROUTES (derived from each use
+"""Who may call what. For every guarded route of questions.web.routes.ROUTES (derived from each use
 case's declared ``auth``, never listed by hand) every kind of caller gets exactly the documented
 status, and a refused call changes nothing. Socket.IO: a token only opens its own game's room, and
 a client in game A's room receives none of game B's events (against the real server)."""
@@ -11,9 +11,10 @@ import pytest
 import requests
 import socketio
 
-from questions import games, openapi
-from questions.routes import ROUTES, Route
-from questions.usecase import Auth
+from questions.core.usecase import Auth
+from questions.game import games
+from questions.web import openapi
+from questions.web.routes import ROUTES, Route
 
 # ---------------------------------------------------------------- the world every case runs in
 

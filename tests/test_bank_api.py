@@ -4,11 +4,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from questions import bank
-from questions.errors import Invalid
-from questions.extensions import db
-from questions.models import Question
-from questions.usecase import command
+from questions.core.errors import Invalid
+from questions.core.extensions import db
+from questions.core.models import Question
+from questions.core.usecase import command
+from questions.game import bank
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 

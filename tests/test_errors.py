@@ -1,8 +1,8 @@
 """Every failure has a readable answer: JSON ``{"errors": [...]}`` under /api, a page elsewhere."""
 from sqlalchemy import func, select
 
-from questions.extensions import db
-from questions.models import Question
+from questions.core.extensions import db
+from questions.core.models import Question
 
 
 def assert_json_errors(response, status: int) -> list[str]:

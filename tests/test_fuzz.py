@@ -17,13 +17,14 @@ import uuid
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from questions.routes import ROUTES
-from questions.usecase import Auth
+from questions.core.usecase import Auth
+from questions.web.routes import ROUTES
 
 pytestmark = pytest.mark.live
 

@@ -10,8 +10,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from questions.extensions import db
-from questions.models import Pick, Player
+from questions.core.extensions import db
+from questions.core.models import Pick, Player
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 

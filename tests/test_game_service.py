@@ -22,14 +22,20 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from questions import bank, games, rounds, scoring
-from questions.access import hash_token
-from questions.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, Unauthorized, \
-    Unprocessable
-from questions.events import BANK_ROOM, RecordedEvents, game_room
-from questions.extensions import db
-from questions.models import (GAME_ENDED, GAME_OPEN, ROUND_OPEN, Game, Pick, Player, Round,
-                              RoundQuestion)
+from questions.core.access import hash_token
+from questions.core.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceError,
+    Unauthorized,
+    Unprocessable,
+)
+from questions.core.events import BANK_ROOM, RecordedEvents, game_room
+from questions.core.extensions import db
+from questions.core.models import GAME_ENDED, GAME_OPEN, ROUND_OPEN, Game, Pick, Player, Round, RoundQuestion
+from questions.game import bank, games, rounds, scoring
 
 AMBIGUOUS = set("BILOSZ0125678")
 

@@ -13,10 +13,10 @@ import requests
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from questions.extensions import db
-from questions.models import Game, Player, Question
-from questions.routes import ROUTES, Route
-from questions.usecase import Auth
+from questions.core.extensions import db
+from questions.core.models import Game, Player, Question
+from questions.core.usecase import Auth
+from questions.web.routes import ROUTES, Route
 
 MUTATING = [r for r in ROUTES if r.use_case.mutable]
 

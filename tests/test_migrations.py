@@ -1,12 +1,12 @@
 """The Alembic migrations are the schema: they round-trip, and they match the models."""
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.config import Config
 from sqlalchemy import inspect
 
 from questions.config import PROJECT_ROOT
-from questions.extensions import db
+from questions.core.extensions import db
 
 from .conftest import flask_cli
 

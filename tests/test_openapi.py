@@ -15,11 +15,11 @@ from pydantic import TypeAdapter
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
-from questions import openapi
-from questions.game_schema import Leaderboard
-from questions.routes import ROUTES, Route
-from questions.schema import GameRef
-from questions.usecase import Auth, query
+from questions.core.schema import GameRef
+from questions.core.usecase import Auth, query
+from questions.game.schema import Leaderboard
+from questions.web import openapi
+from questions.web.routes import ROUTES, Route
 
 NOT_OPERATIONS = {"/api/openapi.json", "/api/docs"}  # the document and its viewer
 IGNORED_METHODS = {"HEAD", "OPTIONS"}  # answered by Flask for every rule

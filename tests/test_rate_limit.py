@@ -14,9 +14,9 @@ from requests.adapters import HTTPAdapter
 from sqlalchemy import select
 
 from questions import limiter as limiter_module
-from questions.extensions import db
+from questions.core.extensions import db
+from questions.core.models import RateLimit
 from questions.limiter import WINDOW_SECONDS
-from questions.models import RateLimit
 
 MEETUP = 200
 

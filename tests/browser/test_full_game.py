@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from questions.pages import qr_data_uri
+from questions.web.pages import qr_data_uri
 
 from .helpers import GAME_URL, assert_same_document, expect_leaderboard, mark_document
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
-from .config import Settings
+from ..config import Settings
 from .events import EventSink
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from .events import BANK_ROOM
-from .models import Question
-from .schema import NoInput, Request, Text, UtcDateTime
-from .usecase import command, query
+from ..core.events import BANK_ROOM
+from ..core.models import Question
+from ..core.schema import NoInput, Request, Text, UtcDateTime
+from ..core.usecase import command, query
 
 MAX_BODY = 500
 

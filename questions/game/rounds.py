@@ -4,25 +4,14 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from .errors import Conflict, Invalid, NotFound
-from .events import game_room
-from .game_schema import (Answer, Answers, Leaderboard, MyPicks, NewRound, PlayerPicks,
-                          RoundOut, RoundPicks)
-from .games import current_round, leaderboard_view, picked_names, require_open, round_view
-from .models import (ROUND_LOCKED, ROUND_OPEN, ROUND_SCORED, Pick, Player, Round, RoundQuestion)
-from .schema import GameRef
-from .usecase import Auth, command, query
-
-
-def the_round(ctx, *, lock: str | None = None) -> Round:
-    """The game's current round; ``lock`` takes a row lock (PostgreSQL) against a concurrent change."""
-    statement = select(Round).where(Round.game_id == ctx.game.id).order_by(Round.number.desc()).limit(1)
-    if lock:
-        statement = statement.with_for_update(read=(lock == "share"))
-    round_ = ctx.db.scalars(statement).first()
-    if round_ is None:
-        raise NotFound("No round has started yet")
-    return round_
+from ..core.errors import Conflict, Invalid
+from ..core.events import game_room
+from ..core.models import ROUND_LOCKED, ROUND_OPEN, ROUND_SCORED, Pick, Player, Round, RoundQuestion
+from ..core.schema import GameRef
+from ..core.usecase import Auth, command, query
+from .games import require_open
+from .schema import Answer, Answers, Leaderboard, MyPicks, NewRound, PlayerPicks, RoundOut, RoundPicks
+from .views import RowLock, current_round, leaderboard_view, picked_names, require_round, round_view
 
 
 def checked_answers(round_: Round, answers: list[Answer]) -> dict[int, str]:
@@ -74,7 +63,7 @@ def start_round(ctx, request: NewRound) -> RoundOut:
 @query(Auth.OPTIONAL)
 def get_current_round(ctx, request: GameRef) -> RoundOut:
     """The current round: questions, contenders, state, who has picked; a player also sees their picks."""
-    return round_view(ctx.db, the_round(ctx), ctx.caller.player)
+    return round_view(ctx.db, require_round(ctx.db, ctx.game), ctx.caller.player)
 
 
 @command(Auth.PLAYER)
@@ -83,7 +72,7 @@ def submit_picks(ctx, request: Answers) -> MyPicks:
     require_open(ctx.game)
     player = ctx.db.scalars(select(Player).where(Player.id == ctx.caller.player.id)
                             .with_for_update()).one()  # one submission per player at a time
-    round_ = the_round(ctx, lock="share")  # the host's lock waits for us, or we see it
+    round_ = require_round(ctx.db, ctx.game, RowLock.SHARE)  # the host's lock waits for us, or we see it
     if round_.state != ROUND_OPEN:
         raise Conflict("Picks are locked for this round")
     if not request.answers:
@@ -104,7 +93,7 @@ def submit_picks(ctx, request: Answers) -> MyPicks:
 def lock_round(ctx, request: GameRef) -> RoundOut:
     """Lock picks as the match starts."""
     require_open(ctx.game)
-    round_ = the_round(ctx, lock="update")
+    round_ = require_round(ctx.db, ctx.game, RowLock.UPDATE)
     if round_.state != ROUND_OPEN:
         raise Conflict(f"Round {round_.number} is already {round_.state}")
     round_.state = ROUND_LOCKED
@@ -118,7 +107,7 @@ def lock_round(ctx, request: GameRef) -> RoundOut:
 @query(Auth.HOST)
 def get_round_picks(ctx, request: GameRef) -> RoundPicks:
     """Every player's picks in the current round (host only)."""
-    round_ = the_round(ctx)
+    round_ = require_round(ctx.db, ctx.game)
     by_player: dict[int, list[Answer]] = {}
     for pick in ctx.db.scalars(select(Pick).where(Pick.round_id == round_.id).order_by(Pick.question_id)):
         by_player.setdefault(pick.player_id, []).append(Answer(question_id=pick.question_id,
@@ -133,7 +122,7 @@ def get_round_picks(ctx, request: GameRef) -> RoundPicks:
 def score_round(ctx, request: Answers) -> Leaderboard:
     """Mark the right answer for every question of the locked round (again, to correct a mistake)."""
     require_open(ctx.game)
-    round_ = the_round(ctx, lock="update")
+    round_ = require_round(ctx.db, ctx.game, RowLock.UPDATE)
     if round_.state == ROUND_OPEN:
         raise Conflict("Lock the round before marking answers")
     marked = checked_answers(round_, request.answers)

@@ -7,10 +7,10 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from pydantic import TypeAdapter
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..core.errors import Invalid, Unauthorized
+from ..runtime import context
 from . import openapi
-from .errors import Invalid, Unauthorized
 from .routes import ROUTES, Route
-from .runtime import context
 
 
 def bearer_token() -> str | None:

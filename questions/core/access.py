@@ -78,3 +78,11 @@ def authorize(ctx, code: str, required: str) -> tuple[Game, Caller]:
         if caller.role != required:
             raise Forbidden(f"Only the {required} of this game may do this")
     return game, caller
+
+
+def code_for_token(db, token: str) -> str | None:
+    """The code of the game a host or player token belongs to (for a socket that sent only a token)."""
+    digest = hash_token(token)
+    return (db.scalars(select(Game.code).where(Game.host_token_hash == digest)).first()
+            or db.scalars(select(Game.code).join(Player, Player.game_id == Game.id)
+                          .where(Player.token_hash == digest)).first())

@@ -1,13 +1,18 @@
 """Shared pieces of the typed request/response models."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timezone
 from typing import Annotated
 
-import unicodedata
-
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, PlainSerializer, StringConstraints,
-                      WithJsonSchema)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 

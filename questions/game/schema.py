@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from ..core.schema import GameRef, Request, Text, UtcDateTime, invalid
 from .bank import QuestionBody
-from .schema import GameRef, Request, Text, UtcDateTime, invalid
 
 MAX_GAME_QUESTIONS = 50
 # ids are the database's INTEGER: a bigger one is no question, and must not reach the driver

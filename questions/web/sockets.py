@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from flask import session
 from flask_socketio import ConnectionRefusedError, emit, join_room  # socketio's, not the builtin
-
 from pydantic import TypeAdapter
 
-from . import games, rounds
-from .errors import ServiceError
-from .events import BANK_ROOM, game_room
-from .runtime import runtime
+from ..core import access
+from ..core.errors import ServiceError
+from ..core.events import BANK_ROOM, game_room
+from ..game import games, rounds
+from ..runtime import runtime
 from .session_tokens import token_for
-
 
 # Client events a connected phone may send instead of HTTP requests.
 SOCKET_CALLS = {
@@ -35,7 +34,7 @@ def register(socketio) -> None:
         if not isinstance(code or "", str) or not isinstance(token or "", str):
             raise _refused(400, ["code and token must be strings"])
         if token and not code:
-            code = games.code_for_token(runtime().context().db, token)
+            code = access.code_for_token(runtime().context().db, token)
         if not token and auth.get("as") in ("host", "player"):
             token = token_for(session, auth["as"], code)
         try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import bank, games, rounds
-from .usecase import Auth, UseCase
+from ..core.usecase import Auth, UseCase
+from ..game import bank, games, rounds
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 from sqlalchemy import and_, func, select
 
-from .game_schema import Standing
-from .models import ROUND_SCORED, Pick, Player, Round, RoundQuestion
+from ..core.models import ROUND_SCORED, Pick, Player, Round, RoundQuestion
+from .schema import Standing
 
 
 def _correct_picks(game_id: int, *columns):

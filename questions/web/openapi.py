@@ -6,9 +6,9 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
+from ..core.schema import Errors
+from ..core.usecase import Auth
 from .routes import ROUTES, Route
-from .schema import Errors
-from .usecase import Auth
 
 REF = "#/components/schemas/{model}"
 STATUS_TEXT = {200: "OK", 201: "Created", 400: "Invalid request", 401: "Missing or invalid token",

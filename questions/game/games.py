@@ -7,21 +7,43 @@ import io
 import secrets
 import unicodedata
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..core.access import hash_token, new_token
+from ..core.errors import Conflict, Invalid, Unprocessable
+from ..core.events import game_room
+from ..core.models import (
+    GAME_ENDED,
+    GAME_OPEN,
+    ROUND_OPEN,
+    ROUND_SCORED,
+    Game,
+    GameQuestion,
+    Pick,
+    Player,
+    Question,
+    Round,
+    RoundQuestion,
+)
+from ..core.schema import GameRef
+from ..core.usecase import Auth, command, query
 from . import scoring
-from .access import Caller, hash_token, new_token
 from .bank import insert_question
-from .errors import Conflict, Invalid, Unprocessable
-from .events import game_room
-from .game_schema import (AddGameQuestion, GameCreated, GameOut, GameQuestionOut, GameState,
-                          JoinGame, Leaderboard, NewGame, PlayerCreated, PlayerOut, RoundOut,
-                          RoundQuestionOut, Standing, Viewer, Answer)
-from .models import (GAME_ENDED, GAME_OPEN, ROUND_OPEN, ROUND_SCORED, Game, GameQuestion, Pick,
-                     Player, Question, Round, RoundQuestion)
-from .schema import GameRef
-from .usecase import Auth, command, query
+from .schema import (
+    AddGameQuestion,
+    Answer,
+    GameCreated,
+    GameOut,
+    GameQuestionOut,
+    GameState,
+    JoinGame,
+    Leaderboard,
+    NewGame,
+    PlayerCreated,
+    PlayerOut,
+)
+from .views import current_round, game_view, leaderboard_view, shared_state, viewer
 
 # No look-alikes (B/8, I/L/1, O/0, S/5, Z/2): a code read off a projector across a bar.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY"
@@ -44,79 +66,9 @@ def name_key(name: str) -> str:
     return key
 
 
-# ---- views shared by several use cases
-
-def current_round(db, game: Game) -> Round | None:
-    return db.scalars(select(Round).where(Round.game_id == game.id)
-                      .order_by(Round.number.desc()).limit(1)).first()
-
-
-def picked_names(db, round_: Round) -> list[str]:
-    """Names of the players who have picked in this round, in joining order (one query)."""
-    return list(db.scalars(
-        select(Player.name).where(Player.game_id == round_.game_id,
-                                  Player.id.in_(select(Pick.player_id).where(Pick.round_id == round_.id)))
-        .order_by(Player.id)))
-
-
-def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
-    my_picks = None
-    if player is not None:
-        my_picks = [Answer(question_id=p.question_id, answer=p.answer) for p in db.scalars(
-            select(Pick).where(Pick.round_id == round_.id, Pick.player_id == player.id)
-            .order_by(Pick.question_id))]
-    scored = round_.state == ROUND_SCORED
-    questions = db.execute(  # one query, not one per question
-        select(RoundQuestion.question_id, Question.body, RoundQuestion.answer)
-        .join(Question, Question.id == RoundQuestion.question_id)
-        .where(RoundQuestion.round_id == round_.id).order_by(RoundQuestion.position))
-    return RoundOut(
-        number=round_.number, state=round_.state, contenders=list(round_.contenders),
-        questions=[RoundQuestionOut(id=id_, body=body, answer=answer if scored else None)
-                   for id_, body, answer in questions],
-        picked=picked_names(db, round_),
-        my_picks=my_picks,
-    )
-
-
-def game_view(db, game: Game, player: Player | None = None, ranked: list[dict] | None = None) -> GameOut:
-    """``ranked``: ``scoring.ranked`` for this game, if the caller has it already."""
-    ranked = scoring.ranked(db, game.id) if ranked is None else ranked
-    round_ = current_round(db, game)
-    questions = db.execute(select(Question.id, Question.body)
-                           .join(GameQuestion, GameQuestion.question_id == Question.id)
-                           .where(GameQuestion.game_id == game.id).order_by(GameQuestion.position))
-    # validated in one go (pydantic-core), not one model per player: lobbies can be thousands
-    return GameOut.model_validate({
-        "code": game.code, "title": game.title, "status": game.status, "created_at": game.created_at,
-        "questions": [{"id": id_, "body": body} for id_, body in questions],
-        "players": [{"id": s["player_id"], "name": s["name"], "score": s["score"]}
-                    for s in sorted(ranked, key=lambda s: s["player_id"])],
-        "round": round_view(db, round_, player) if round_ else None,
-    })
-
-
-def leaderboard_view(db, game: Game) -> Leaderboard:
-    return Leaderboard(code=game.code, standings=scoring.standings(db, game.id))
-
-
 def require_open(game: Game) -> None:
     if game.status == GAME_ENDED:
         raise Conflict("This game has ended")
-
-
-def viewer(caller: Caller) -> Viewer:
-    if caller.player is not None:
-        return Viewer(role="player", player_id=caller.player.id, name=caller.player.name)
-    return Viewer(role=caller.role)
-
-
-def code_for_token(db, token: str) -> str | None:
-    """The code of the game a host or player token belongs to (for a socket that sent only a token)."""
-    digest = hash_token(token)
-    return (db.scalars(select(Game.code).where(Game.host_token_hash == digest)).first()
-            or db.scalars(select(Game.code).join(Player, Player.game_id == Game.id)
-                          .where(Player.token_hash == digest)).first())
 
 
 # ---- use cases
@@ -156,52 +108,6 @@ def create_game(ctx, request: NewGame) -> GameCreated:
 def get_game(ctx, request: GameRef) -> GameOut:
     """The game's public state: players with scores and the current round (no one's picks)."""
     return game_view(ctx.db, ctx.game)
-
-
-def state_stamp(db, game: Game) -> tuple:
-    """Everything the shared part of a game's state (players, scores, questions, the current
-    round and who has picked) depends on, read in one query. Players and questions are only ever
-    added; a round only moves forward (open, locked, scored, and re-scored with a new
-    ``scored_at``); only the latest round changes; picks only add to who has picked. A use case
-    that renames, removes or edits any of these must add what it changes here."""
-    latest = (select(Round.id).where(Round.game_id == game.id)
-              .order_by(Round.number.desc()).limit(1).scalar_subquery())
-    in_game = GameQuestion.game_id == game.id
-    return (game.status, game.ended_at, *db.execute(select(
-        select(func.count(Player.id)).where(Player.game_id == game.id).scalar_subquery(),
-        select(func.max(Player.id)).where(Player.game_id == game.id).scalar_subquery(),
-        select(func.count(GameQuestion.id)).where(in_game).scalar_subquery(),
-        select(func.max(Question.updated_at)).join(GameQuestion, GameQuestion.question_id == Question.id)
-        .where(in_game).scalar_subquery(),
-        latest,
-        select(Round.state).where(Round.id == latest).scalar_subquery(),
-        select(Round.locked_at).where(Round.id == latest).scalar_subquery(),
-        select(Round.scored_at).where(Round.id == latest).scalar_subquery(),
-        select(func.count(RoundQuestion.id)).where(RoundQuestion.round_id == latest).scalar_subquery(),
-        select(func.count(distinct(Pick.player_id))).where(Pick.round_id == latest).scalar_subquery(),
-    )).one())
-
-
-# game -> (stamp, its GameOut without anyone's picks, leaderboard, current round id), per process
-_SHARED_STATES: dict[tuple, tuple] = {}
-_SHARED_STATES_KEPT = 64
-
-
-def shared_state(db, game: Game) -> tuple[GameOut, list[Standing], int | None]:
-    """The part of ``get_state`` that is the same for every caller, rebuilt only when the game
-    changed: a lobby of thousands (re)connecting at once reads it once, not once per phone."""
-    key = (str(db.get_bind().url), game.id, game.code, game.created_at)
-    stamp = state_stamp(db, game)  # before the state: what is kept is never older than its stamp
-    kept = _SHARED_STATES.get(key)
-    if kept is not None and kept[0] == stamp:
-        return kept[1:]
-    ranked = scoring.ranked(db, game.id)
-    out = game_view(db, game, None, ranked)
-    shared = (out, scoring.standings(db, game.id, ranked), stamp[6])
-    if len(_SHARED_STATES) >= _SHARED_STATES_KEPT:
-        _SHARED_STATES.pop(next(iter(_SHARED_STATES)), None)
-    _SHARED_STATES[key] = (stamp, *shared)
-    return shared
 
 
 @query(Auth.OPTIONAL)

@@ -5,12 +5,13 @@ state); with JavaScript, Socket.IO events make it refetch its live panel (``?par
 from __future__ import annotations
 
 import segno
-from flask import (Blueprint, abort, redirect, render_template, request, session, url_for)
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
-from . import bank, games, rounds
-from .errors import Conflict, Invalid, NotFound, ServiceError, Unprocessable
-from .runtime import context, runtime
+from ..core.errors import Conflict, Invalid, NotFound, ServiceError, Unprocessable
+from ..game import bank, games, rounds
+from ..runtime import context, runtime
 from .session_tokens import remember_token, token_for
+
 
 def run_form(use_case, data: dict, token: str | None = None):
     """Run a use case with form input; returns (result, errors, status) so the page can show

@@ -1,0 +1,138 @@
+"""The read side: views of games, rounds and standings that several use cases share, and the
+per-process cache of a game's shared state (rebuilt whenever its one-query stamp changes)."""
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import distinct, func, select
+
+from ..core.access import Caller
+from ..core.errors import NotFound
+from ..core.models import ROUND_SCORED, Game, GameQuestion, Pick, Player, Question, Round, RoundQuestion
+from . import scoring
+from .schema import Answer, GameOut, Leaderboard, RoundOut, RoundQuestionOut, Standing, Viewer
+
+
+class RowLock(enum.Enum):
+    """How a read of the current round guards it against a concurrent change (PostgreSQL;
+    SQLite serialises writers anyway)."""
+    NONE = "none"
+    SHARE = "share"    # others may read it too, but nobody may change it until we commit
+    UPDATE = "update"  # we are about to change it: everyone else waits
+
+
+def current_round(db, game: Game, lock: RowLock = RowLock.NONE) -> Round | None:
+    """The game's latest round, if any (one indexed query)."""
+    statement = select(Round).where(Round.game_id == game.id).order_by(Round.number.desc()).limit(1)
+    if lock is not RowLock.NONE:
+        statement = statement.with_for_update(read=lock is RowLock.SHARE)
+    return db.scalars(statement).first()
+
+
+def require_round(db, game: Game, lock: RowLock = RowLock.NONE) -> Round:
+    """The current round, or 404 when no round has started yet."""
+    round_ = current_round(db, game, lock)
+    if round_ is None:
+        raise NotFound("No round has started yet")
+    return round_
+
+
+def picked_names(db, round_: Round) -> list[str]:
+    """Names of the players who have picked in this round, in joining order (one query)."""
+    return list(db.scalars(
+        select(Player.name).where(Player.game_id == round_.game_id,
+                                  Player.id.in_(select(Pick.player_id).where(Pick.round_id == round_.id)))
+        .order_by(Player.id)))
+
+
+def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
+    my_picks = None
+    if player is not None:
+        my_picks = [Answer(question_id=p.question_id, answer=p.answer) for p in db.scalars(
+            select(Pick).where(Pick.round_id == round_.id, Pick.player_id == player.id)
+            .order_by(Pick.question_id))]
+    scored = round_.state == ROUND_SCORED
+    questions = db.execute(  # one query, not one per question
+        select(RoundQuestion.question_id, Question.body, RoundQuestion.answer)
+        .join(Question, Question.id == RoundQuestion.question_id)
+        .where(RoundQuestion.round_id == round_.id).order_by(RoundQuestion.position))
+    return RoundOut(
+        number=round_.number, state=round_.state, contenders=list(round_.contenders),
+        questions=[RoundQuestionOut(id=id_, body=body, answer=answer if scored else None)
+                   for id_, body, answer in questions],
+        picked=picked_names(db, round_),
+        my_picks=my_picks,
+    )
+
+
+def game_view(db, game: Game, player: Player | None = None, ranked: list[dict] | None = None) -> GameOut:
+    """``ranked``: ``scoring.ranked`` for this game, if the caller has it already."""
+    ranked = scoring.ranked(db, game.id) if ranked is None else ranked
+    round_ = current_round(db, game)
+    questions = db.execute(select(Question.id, Question.body)
+                           .join(GameQuestion, GameQuestion.question_id == Question.id)
+                           .where(GameQuestion.game_id == game.id).order_by(GameQuestion.position))
+    # validated in one go (pydantic-core), not one model per player: lobbies can be thousands
+    return GameOut.model_validate({
+        "code": game.code, "title": game.title, "status": game.status, "created_at": game.created_at,
+        "questions": [{"id": id_, "body": body} for id_, body in questions],
+        "players": [{"id": s["player_id"], "name": s["name"], "score": s["score"]}
+                    for s in sorted(ranked, key=lambda s: s["player_id"])],
+        "round": round_view(db, round_, player) if round_ else None,
+    })
+
+
+def leaderboard_view(db, game: Game) -> Leaderboard:
+    return Leaderboard(code=game.code, standings=scoring.standings(db, game.id))
+
+
+def viewer(caller: Caller) -> Viewer:
+    if caller.player is not None:
+        return Viewer(role="player", player_id=caller.player.id, name=caller.player.name)
+    return Viewer(role=caller.role)
+
+
+def state_stamp(db, game: Game) -> tuple:
+    """Everything the shared part of a game's state (players, scores, questions, the current
+    round and who has picked) depends on, read in one query. Players and questions are only ever
+    added; a round only moves forward (open, locked, scored, and re-scored with a new
+    ``scored_at``); only the latest round changes; picks only add to who has picked. A use case
+    that renames, removes or edits any of these must add what it changes here."""
+    latest = (select(Round.id).where(Round.game_id == game.id)
+              .order_by(Round.number.desc()).limit(1).scalar_subquery())
+    in_game = GameQuestion.game_id == game.id
+    return (game.status, game.ended_at, *db.execute(select(
+        select(func.count(Player.id)).where(Player.game_id == game.id).scalar_subquery(),
+        select(func.max(Player.id)).where(Player.game_id == game.id).scalar_subquery(),
+        select(func.count(GameQuestion.id)).where(in_game).scalar_subquery(),
+        select(func.max(Question.updated_at)).join(GameQuestion, GameQuestion.question_id == Question.id)
+        .where(in_game).scalar_subquery(),
+        latest,
+        select(Round.state).where(Round.id == latest).scalar_subquery(),
+        select(Round.locked_at).where(Round.id == latest).scalar_subquery(),
+        select(Round.scored_at).where(Round.id == latest).scalar_subquery(),
+        select(func.count(RoundQuestion.id)).where(RoundQuestion.round_id == latest).scalar_subquery(),
+        select(func.count(distinct(Pick.player_id))).where(Pick.round_id == latest).scalar_subquery(),
+    )).one())
+
+
+# game -> (stamp, its GameOut without anyone's picks, leaderboard, current round id), per process
+_SHARED_STATES: dict[tuple, tuple] = {}
+_SHARED_STATES_KEPT = 64
+
+
+def shared_state(db, game: Game) -> tuple[GameOut, list[Standing], int | None]:
+    """The part of ``get_state`` that is the same for every caller, rebuilt only when the game
+    changed: a lobby of thousands (re)connecting at once reads it once, not once per phone."""
+    key = (str(db.get_bind().url), game.id, game.code, game.created_at)
+    stamp = state_stamp(db, game)  # before the state: what is kept is never older than its stamp
+    kept = _SHARED_STATES.get(key)
+    if kept is not None and kept[0] == stamp:
+        return kept[1:]
+    ranked = scoring.ranked(db, game.id)
+    out = game_view(db, game, None, ranked)
+    shared = (out, scoring.standings(db, game.id, ranked), stamp[6])
+    if len(_SHARED_STATES) >= _SHARED_STATES_KEPT:
+        _SHARED_STATES.pop(next(iter(_SHARED_STATES)), None)
+    _SHARED_STATES[key] = (stamp, *shared)
+    return shared
