@@ -36,6 +36,9 @@ class Settings:
     database_url: str
     secret_key: str
     redis_url: str | None = None
+    # the Redis pub/sub channel Socket.IO events cross processes on: channels are shared by every
+    # database of a Redis server, so two deployments (or test runs) on one Redis need their own
+    redis_channel: str = "callit"
     host: str = "127.0.0.1"
     port: int = 5000
     async_mode: str | None = None  # None lets Flask-SocketIO pick (eventlet when patched)
@@ -58,6 +61,7 @@ class Settings:
             database_url=normalise_database_url(database_url),
             secret_key=env.get("SECRET_KEY") or _secret_key(instance_dir),
             redis_url=env.get("REDIS_URL") or None,
+            redis_channel=env.get("REDIS_CHANNEL") or "callit",
             host=env.get("HOST", "127.0.0.1"),
             port=int(env.get("PORT", "5000")),
             async_mode=env.get("ASYNC_MODE") or None,

@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
     socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=settings.redis_url,
+                        channel=settings.redis_channel,
                         max_http_buffer_size=settings.max_body_bytes, serializer=JsonPacket,
                         logger=False, engineio_logger=False)
     events = events or ThrottledEvents(SocketIOEvents(socketio), socketio, THROTTLED_EVENTS)
