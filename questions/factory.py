@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     api = json_api.blueprint()
     csrf.exempt(api)  # the API authenticates with bearer tokens, never cookies
     app.register_blueprint(api)
-    app.register_blueprint(pages.blueprint())
+    app.register_blueprint(pages.bp)
     sockets.register(socketio)
     cli.register(app)
     _register_error_handlers(app)

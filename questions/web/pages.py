@@ -1,16 +1,22 @@
 """HTML pages: thin form adapters over the same use cases as the JSON API.
 
 Every page works without JavaScript (forms post, then redirect to a page showing the current
-state); with JavaScript, Socket.IO events make it refetch its live panel (``?partial=1``)."""
+state); with JavaScript, Socket.IO events make it refetch its live panel (``?partial=1``).
+What a template shows is worked out here; the templates only lay it out."""
 from __future__ import annotations
+
+from typing import Callable
 
 import segno
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from ..core.errors import Conflict, Invalid, NotFound, ServiceError, Unprocessable
 from ..game import bank, games, rounds
+from ..game.schema import GameState
 from ..runtime import context, runtime
 from .session_tokens import remember_token, token_for
+
+bp = Blueprint("pages", __name__)
 
 
 def run_form(use_case, data: dict, token: str | None = None):
@@ -23,8 +29,9 @@ def run_form(use_case, data: dict, token: str | None = None):
         return None, exc.messages, exc.status
 
 
-def public_base() -> str:
-    return (runtime().settings.public_url or request.host_url).rstrip("/")
+def join_url(code: str) -> str:
+    base = runtime().settings.public_url or request.host_url
+    return base.rstrip("/") + url_for("pages.join", code=code.strip().upper())
 
 
 def qr_data_uri(url: str) -> str:
@@ -42,132 +49,167 @@ def contenders_from_form(form) -> list[str]:
     return [line.strip() for line in lines if line.strip()]
 
 
-def blueprint() -> Blueprint:
-    bp = Blueprint("pages", __name__)
+def question_from_form(form) -> dict:
+    """A new question's body, else a bank question's id, else nothing (the use case says which)."""
+    if form.get("body", "").strip():
+        return {"body": form["body"]}
+    if form.get("question_id", "").isdigit():
+        return {"question_id": int(form["question_id"])}
+    return {}
 
-    @bp.route("/questions", methods=["GET", "POST"])
-    def questions():
-        errors, body, status = [], "", 200
-        if request.method == "POST":
-            body = request.form.get("body", "")
-            created, errors, status = run_form(bank.create_question, {"body": body})
-            if created is not None:
-                return redirect(url_for("pages.questions", added=created.id), code=303)
-        listed = bank.list_questions(context(), {})
-        return render_template("questions.html", questions=listed, errors=errors, body=body,
-                               added=request.args.get("added", type=int)), status
 
-    @bp.route("/", methods=["GET", "POST"])
-    def index():
-        errors, status = [], 200
-        chosen = [int(v) for v in request.form.getlist("question_ids") if v.isdigit()]
-        title = request.form.get("title", "")
-        if request.method == "POST":
-            created, errors, status = run_form(games.create_game, {"question_ids": chosen,
-                                                                    "title": title.strip() or None})
-            if created is not None:
-                remember_token(session, "host", created.code, created.host_token)
-                return redirect(url_for("pages.host", code=created.code), code=303)
-        listed = bank.list_questions(context(), {})
-        if request.method == "GET" and not chosen:
-            chosen = [q.id for q in listed[:4]]
-        return render_template("index.html", questions=listed, chosen=chosen, title=title,
-                               errors=errors), status
+@bp.route("/questions", methods=["GET", "POST"])
+def questions():
+    errors, body, status = [], "", 200
+    if request.method == "POST":
+        body = request.form.get("body", "")
+        created, errors, status = run_form(bank.create_question, {"body": body})
+        if created is not None:
+            return redirect(url_for("pages.questions", added=created.id), code=303)
+    listed = bank.list_questions(context(), {})
+    return render_template("questions.html", questions=listed, errors=errors, body=body,
+                           added=request.args.get("added", type=int)), status
 
-    @bp.route("/join", methods=["GET", "POST"])
-    @bp.route("/join/<code>", methods=["GET", "POST"])
-    def join(code: str = ""):
-        errors, status, bad_field = [], 200, None
-        code = request.form.get("code", code).strip().upper()
-        name = request.form.get("name", "")
-        if request.method == "GET" and code and token_for(session, "player", code):
-            return redirect(url_for("pages.play", code=code))
-        if request.method == "POST":
-            try:
-                player = games.join_game(context(), {"code": code, "name": name})
-            except ServiceError as exc:
-                errors, status = exc.messages, exc.status
-                # which input the message is about, so the page marks and focuses that one
-                bad_field = ("code" if isinstance(exc, (NotFound, Conflict))
-                             else "name" if isinstance(exc, (Invalid, Unprocessable)) else None)
-            else:
-                remember_token(session, "player", player.code, player.token)
-                return redirect(url_for("pages.play", code=player.code), code=303)
-        return render_template("join.html", code=code, name=name, errors=errors,
-                               bad_field=bad_field), status
 
-    def state_for(role: str | None, code: str):
-        """The caller's state, or a redirect when the browser holds no token for this game."""
-        token = token_for(session, role, code) if role else None
-        if role and not token:
-            return None
-        return games.get_state(context(token=token), {"code": code})
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    errors, status = [], 200
+    chosen = [int(v) for v in request.form.getlist("question_ids") if v.isdigit()]
+    title = request.form.get("title", "")
+    if request.method == "POST":
+        created, errors, status = run_form(games.create_game, {"question_ids": chosen,
+                                                                "title": title.strip() or None})
+        if created is not None:
+            remember_token(session, "host", created.code, created.host_token)
+            return redirect(url_for("pages.host", code=created.code), code=303)
+    listed = bank.list_questions(context(), {})
+    if request.method == "GET" and not chosen:
+        chosen = [q.id for q in listed[:4]]
+    return render_template("index.html", questions=listed, chosen=chosen, title=title,
+                           errors=errors), status
 
-    def render_live(template: str, role: str | None, code: str, errors=(), status=200, **extra):
-        state = state_for(role, code)
-        if state is None:
-            if role == "player":
-                return redirect(url_for("pages.join", code=code.upper()))
-            abort(403, "This browser is not the host of this game")
-        if request.args.get("partial"):
-            template = "_" + template  # just the live panel, for the page's script to swap in
-        return render_template(template, state=state, game=state.game, round=state.game.round,
-                               errors=list(errors),
-                               join_url=f"{public_base()}/join/{state.game.code}", **extra), status
 
-    @bp.route("/play/<code>")
-    def play(code):
-        return render_live("play.html", "player", code)
+@bp.route("/join", methods=["GET", "POST"])
+@bp.route("/join/<code>", methods=["GET", "POST"])
+def join(code: str = ""):
+    errors, status, bad_field = [], 200, None
+    code = request.form.get("code", code).strip().upper()
+    name = request.form.get("name", "")
+    if request.method == "GET" and code and token_for(session, "player", code):
+        return redirect(url_for("pages.play", code=code))
+    if request.method == "POST":
+        try:
+            player = games.join_game(context(), {"code": code, "name": name})
+        except ServiceError as exc:
+            errors, status = exc.messages, exc.status
+            # which input the message is about, so the page marks and focuses that one
+            bad_field = ("code" if isinstance(exc, (NotFound, Conflict))
+                         else "name" if isinstance(exc, (Invalid, Unprocessable)) else None)
+        else:
+            remember_token(session, "player", player.code, player.token)
+            return redirect(url_for("pages.play", code=player.code), code=303)
+    return render_template("join.html", code=code, name=name, errors=errors,
+                           bad_field=bad_field), status
 
-    @bp.route("/play/<code>/picks", methods=["POST"])
-    def play_picks(code):
-        answers = answers_from_form(request.form)
-        _, errors, status = run_form(rounds.submit_picks, {"code": code, "answers": answers},
-                                     token_for(session, "player", code))
-        if errors:
-            return render_live("play.html", "player", code, errors, status,
-                               typed={a["question_id"]: a["answer"] for a in answers})
-        return redirect(url_for("pages.play", code=code.upper(), saved=1), code=303)
 
-    def host_extras(code) -> dict:
-        """What only the host page shows: the bank to add from, and everyone's picks."""
+def state_for(role: str | None, code: str) -> GameState | None:
+    """The caller's state, or None when the browser holds no token for this game."""
+    token = token_for(session, role, code) if role else None
+    if role and not token:
+        return None
+    return games.get_state(context(token=token), {"code": code})
+
+
+def render_live(template: str, role: str | None, code: str, *, errors=(), status: int = 200,
+                typed: dict | None = None, panel: Callable[[GameState], dict] | None = None):
+    """A live page (or with ``?partial=1`` just its panel) for ``role``; ``panel`` adds what
+    that page alone shows, worked out from the caller's state."""
+    state = state_for(role, code)
+    if state is None:
+        if role == "player":
+            return redirect(url_for("pages.join", code=code.upper()))
+        abort(403, "This browser is not the host of this game")
+    if request.args.get("partial"):
+        template = "_" + template  # just the live panel, for the page's script to swap in
+    return render_template(template, state=state, game=state.game, round=state.game.round,
+                           errors=list(errors), typed=typed or {},
+                           join_url=join_url(state.game.code),
+                           **(panel(state) if panel else {})), status
+
+
+def player_panel(state: GameState) -> dict:
+    """The player's own picks by question, and how many of them were right once scored."""
+    round_ = state.game.round
+    mine = {p.question_id: p.answer for p in (round_.my_picks or [])} if round_ else {}
+    right = sum(1 for q in round_.questions if q.answer and mine.get(q.id) == q.answer) if round_ else 0
+    return {"my": mine, "right": right, "saved": bool(request.args.get("saved"))}
+
+
+@bp.route("/play/<code>")
+def play(code):
+    return render_live("play.html", "player", code, panel=player_panel)
+
+
+@bp.route("/play/<code>/picks", methods=["POST"])
+def play_picks(code):
+    answers = answers_from_form(request.form)
+    _, errors, status = run_form(rounds.submit_picks, {"code": code, "answers": answers},
+                                 token_for(session, "player", code))
+    if errors:
+        return render_live("play.html", "player", code, errors=errors, status=status,
+                           typed={a["question_id"]: a["answer"] for a in answers},
+                           panel=player_panel)
+    return redirect(url_for("pages.play", code=code.upper(), saved=1), code=303)
+
+
+def host_panel(code: str) -> Callable[[GameState], dict]:
+    """What only the host page shows: the bank questions not yet in the game, and everyone's
+    picks in the current round as table rows (one cell per question)."""
+    def panel(state: GameState) -> dict:
+        in_game = {q.id for q in state.game.questions}
+        choices = [q for q in bank.list_questions(context(), {}) if q.id not in in_game]
         try:
             picks = rounds.get_round_picks(context(token=token_for(session, "host", code)),
                                            {"code": code})
         except ServiceError:
             picks = None
-        return {"bank_questions": bank.list_questions(context(), {}), "round_picks": picks}
+        rows = []
+        if picks is not None and state.game.round is not None:
+            for player in picks.players:
+                theirs = {a.question_id: a.answer for a in player.picks}
+                rows.append((player.name, [theirs.get(q.id, "—") for q in state.game.round.questions]))
+        return {"bank_choices": choices, "round_picks": picks, "pick_rows": rows}
+    return panel
 
-    @bp.route("/host/<code>")
-    def host(code):
-        return render_live("host.html", "host", code, **host_extras(code))
 
-    HOST_ACTIONS = {
-        "rounds": (rounds.start_round, lambda f: {"contenders": contenders_from_form(f)}),
-        "lock": (rounds.lock_round, lambda f: {}),
-        "score": (rounds.score_round, lambda f: {"answers": answers_from_form(f)}),
-        "questions": (games.add_game_question, lambda f: (
-            {"body": f.get("body", "")} if f.get("body", "").strip()
-            else {"question_id": int(f["question_id"])} if f.get("question_id", "").isdigit()
-            else {})),
-        "end": (games.end_game, lambda f: {}),
-    }
+@bp.route("/host/<code>")
+def host(code):
+    return render_live("host.html", "host", code, panel=host_panel(code))
 
-    @bp.route("/host/<code>/<action>", methods=["POST"])
-    def host_action(code, action):
-        if action not in HOST_ACTIONS:
-            abort(404)
-        use_case, read_form = HOST_ACTIONS[action]
-        _, errors, status = run_form(use_case, {"code": code, **read_form(request.form)},
-                                     token_for(session, "host", code))
-        if errors:
-            return render_live("host.html", "host", code, errors, status,
-                               typed=request.form.to_dict(), **host_extras(code))
-        return redirect(url_for("pages.host", code=code.upper()), code=303)
 
-    @bp.route("/screen/<code>")
-    def screen(code):
-        join_url = f"{public_base()}/join/{code.strip().upper()}"
-        return render_live("screen.html", None, code, qr=qr_data_uri(join_url))
+# action in the form's URL -> (use case, its request from the form)
+HOST_ACTIONS = {
+    "rounds": (rounds.start_round, lambda form: {"contenders": contenders_from_form(form)}),
+    "lock": (rounds.lock_round, lambda form: {}),
+    "score": (rounds.score_round, lambda form: {"answers": answers_from_form(form)}),
+    "questions": (games.add_game_question, question_from_form),
+    "end": (games.end_game, lambda form: {}),
+}
 
-    return bp
+
+@bp.route("/host/<code>/<action>", methods=["POST"])
+def host_action(code, action):
+    if action not in HOST_ACTIONS:
+        abort(404)
+    use_case, read_form = HOST_ACTIONS[action]
+    _, errors, status = run_form(use_case, {"code": code, **read_form(request.form)},
+                                 token_for(session, "host", code))
+    if errors:
+        return render_live("host.html", "host", code, errors=errors, status=status,
+                           typed=request.form.to_dict(), panel=host_panel(code))
+    return redirect(url_for("pages.host", code=code.upper()), code=303)
+
+
+@bp.route("/screen/<code>")
+def screen(code):
+    return render_live("screen.html", None, code, panel=lambda state: {"qr": qr_data_uri(join_url(state.game.code))})
