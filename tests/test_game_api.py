@@ -171,7 +171,11 @@ def test_public_state_hides_picks_and_answers_until_scored(client, game):
         assert public["round"]["my_picks"] is None
         assert all(q["answer"] is None for q in public["round"]["questions"])
         assert public["round"]["contenders"] == ["Zerg", "Terran"]
-        assert str(public).count("Terran") == 1  # only as a contender
+        # only as a contender; after the lock also in the crowd split, which holds counts only
+        split = public["round"].pop("split")
+        assert str(public).count("Terran") == 1
+        assert split == (None if state == "open" else {str(q1): {"Zerg": 0, "Terran": 1},
+                                                      str(q2): {"Zerg": 0, "Terran": 1}})
         current = ok(game.get("/rounds/current"))
         assert current["my_picks"] is None and current["picked"] == ["Ana"]
         assert all(q["answer"] is None for q in current["questions"])
@@ -333,7 +337,8 @@ def test_current_round_shows_who_picked_and_a_player_their_own_picks(client, gam
 
     public = ok(game.get("/rounds/current"))
     assert public["picked"] == ["Ana"] and public["my_picks"] is None
-    assert set(public) == {"number", "state", "contenders", "questions", "picked", "my_picks"}
+    assert set(public) == {"number", "state", "contenders", "questions", "picked", "my_picks", "split"}
+    assert public["split"] is None  # open: nobody learns how the room is voting
     assert ok(game.get("/rounds/current", game.tokens["Ana"]))["my_picks"] == mine["picks"]
     assert ok(game.get("/rounds/current", game.tokens["Bo"]))["my_picks"] == []
     assert ok(game.get("/rounds/current", game.host))["my_picks"] is None
@@ -412,7 +417,9 @@ def test_scoring_answers_the_leaderboard_with_shared_ranks(client):
     assert board["code"] == g.code
     assert [(s["rank"], s["name"], s["score"]) for s in board["standings"]] == [
         (1, "Ana", 2), (2, "Bo", 1), (2, "Cy", 1), (4, "Di", 0)]
-    assert set(board["standings"][0]) == {"rank", "player_id", "name", "score"}
+    assert set(board["standings"][0]) == {"rank", "previous_rank", "player_id", "name", "score"}
+    assert (board["total"], board["offset"]) == (4, 0)
+    assert {s["previous_rank"] for s in board["standings"]} == {None}  # no board before round 1
     assert ok(g.get("/leaderboard")) == board
     # a correction re-scores from the picks: no double counting
     corrected = ok(g.score({q1: "Terran", q2: "Zerg"}))

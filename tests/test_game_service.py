@@ -679,8 +679,9 @@ def test_public_state_hides_picks_and_answers_until_scored(ctx):
         assert public.round.my_picks is None
         assert public.round.questions[0].answer is None
         assert public.round.picked == ["Ana"]
-        dumped = public.model_dump_json()
+        dumped = public.model_dump_json(exclude={"round": {"split"}})
         assert dumped.count("Terran") == 1  # only as a contender, never as Ana's pick
+        assert public.round.split == (None if step == "open" else {q: {"Zerg": 0, "Terran": 1}})
 
     score(ctx, lobby, {q: "Terran"})
     public = games.get_game(ctx.for_caller(None), code)
@@ -881,8 +882,10 @@ def test_ending_a_game_freezes_it(ctx, events):
     assert ended.status == "ended"
     assert events.sent == [(game_room(lobby.code), "game_ended", {
         "game": ended.model_dump(mode="json"),
-        "leaderboard": [{"rank": 1, "player_id": lobby.ids["Ana"], "name": "Ana", "score": 1},
-                        {"rank": 2, "player_id": lobby.ids["Bo"], "name": "Bo", "score": 0}]})]
+        "leaderboard": [{"rank": 1, "previous_rank": None, "player_id": lobby.ids["Ana"],
+                         "name": "Ana", "score": 1},
+                        {"rank": 2, "previous_rank": None, "player_id": lobby.ids["Bo"],
+                         "name": "Bo", "score": 0}]})]
     assert ctx.db.scalars(select(Game.status)).one() == GAME_ENDED
     # its screens leave the room: a new game may take the code, and its events are not theirs
     assert events.closed == [game_room(lobby.code)]

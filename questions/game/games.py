@@ -39,6 +39,7 @@ from .schema import (
     GameState,
     JoinGame,
     Leaderboard,
+    LeaderboardPage,
     NewGame,
     PlayerCreated,
     PlayerOut,
@@ -188,9 +189,9 @@ def end_game(ctx, request: GameRef) -> GameOut:
 
 
 @query()
-def get_leaderboard(ctx, request: GameRef) -> Leaderboard:
-    """Everyone ranked by points; ties share a rank."""
-    return leaderboard_view(ctx.db, ctx.game)
+def get_leaderboard(ctx, request: LeaderboardPage) -> Leaderboard:
+    """Everyone ranked by points, a page at a time; ties share a rank."""
+    return leaderboard_view(ctx.db, ctx.game, request.limit, request.offset)
 
 
 def _csv_safe(value):

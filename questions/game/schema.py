@@ -57,6 +57,14 @@ class Answers(GameRef):
     answers: Annotated[list[Answer], Field(max_length=MAX_GAME_QUESTIONS * 2)]
 
 
+MAX_PAGE = 1000
+
+
+class LeaderboardPage(GameRef):
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE} standings per page")] = MAX_PAGE
+    offset: Annotated[int, Field(ge=0, le=2**31 - 1, description="Standings to skip, from the top")] = 0
+
+
 # ---- responses
 
 class PlayerOut(BaseModel):
@@ -83,6 +91,9 @@ class RoundOut(BaseModel):
     questions: list[RoundQuestionOut]
     picked: list[str] = Field(description="Names of the players who have picked (never their answers)")
     my_picks: list[Answer] | None = Field(None, description="The calling player's own picks")
+    split: dict[int, dict[str, int]] | None = Field(
+        None, description="Once the round is locked (never before): question id -> contender -> "
+                          "how many players picked it")
 
 
 class GameOut(BaseModel):
@@ -108,6 +119,8 @@ class PlayerCreated(BaseModel):
 
 class Standing(BaseModel):
     rank: int
+    previous_rank: int | None = Field(description="Rank before the last scored round; null when "
+                                                  "the player is new since, or no round was scored before it")
     player_id: int
     name: str
     score: int
@@ -115,6 +128,8 @@ class Standing(BaseModel):
 
 class Leaderboard(BaseModel):
     code: str
+    total: int = Field(description="How many players are ranked in all")
+    offset: int = Field(description="How many standings come before this page")
     standings: list[Standing]
 
 

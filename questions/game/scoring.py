@@ -9,9 +9,10 @@ from ..core.models import ROUND_SCORED, Pick, Player, Round, RoundQuestion
 from .schema import Standing
 
 
-def _correct_picks(game_id: int, *columns):
-    """``columns`` plus a count of picks that match a marked answer in a scored round."""
-    return (
+def _correct_picks(game_id: int, *columns, before_round: int | None = None):
+    """``columns`` plus a count of picks that match a marked answer in a scored round
+    (only rounds numbered below ``before_round``, when given)."""
+    statement = (
         select(*columns, func.count().label("points"))
         .select_from(Pick)
         .join(Round, Round.id == Pick.round_id)
@@ -21,23 +22,49 @@ def _correct_picks(game_id: int, *columns):
         .where(Round.game_id == game_id, Round.state == ROUND_SCORED)
         .group_by(*columns)
     )
+    if before_round is not None:
+        statement = statement.where(Round.number < before_round)
+    return statement
+
+
+def _ranks(rows, score) -> dict[int, int]:
+    """player id -> rank by ``score(row)``: highest first, equal scores share a rank (1, 2, 2, 4);
+    rows are (player id, name, ...), ordered by name among equals."""
+    rows = sorted(rows, key=lambda row: (-score(row), row[1].casefold(), row[0]))
+    ranks, rank, previous = {}, 0, None
+    for index, row in enumerate(rows):
+        if score(row) != previous:
+            rank, previous = index + 1, score(row)
+        ranks[row[0]] = rank
+    return ranks
 
 
 def ranked(db, game_id: int) -> list[dict]:
-    """Players by score as plain ``{rank, player_id, name, score}`` dicts; equal scores share a
-    rank (1, 2, 2, 4). One query, no ORM objects: a lobby of thousands is read on every connect."""
+    """Players by score as plain ``{rank, previous_rank, player_id, name, score}`` dicts; equal
+    scores share a rank (1, 2, 2, 4). ``previous_rank`` is the rank on the board shown after the
+    round scored before the last one, so the screen can show who moved; None for everyone after
+    the first scored round, and for players who joined since that board (new on it). Two
+    queries, no ORM objects: a lobby of thousands is read on every connect."""
+    last_two = db.execute(select(Round.number, Round.scored_at)
+                          .where(Round.game_id == game_id, Round.state == ROUND_SCORED)
+                          .order_by(Round.number.desc()).limit(2)).all()
     points = _correct_picks(game_id, Pick.player_id).subquery()
-    rows = db.execute(
-        select(Player.id, Player.name, func.coalesce(points.c.points, 0))
-        .outerjoin(points, points.c.player_id == Player.id)
-        .where(Player.game_id == game_id)
-    ).all()
-    rows.sort(key=lambda row: (-row[2], row[1].casefold(), row[0]))
-    result, rank, previous = [], 0, None
-    for index, (player_id, name, score) in enumerate(rows):
-        if score != previous:
-            rank, previous = index + 1, score
-        result.append({"rank": rank, "player_id": player_id, "name": name, "score": score})
+    columns = [Player.id, Player.name, func.coalesce(points.c.points, 0)]
+    statement = select(*columns).outerjoin(points, points.c.player_id == Player.id)
+    if len(last_two) == 2:
+        before = _correct_picks(game_id, Pick.player_id, before_round=last_two[0].number).subquery()
+        statement = (statement.add_columns(func.coalesce(before.c.points, 0),
+                                           Player.joined_at <= last_two[1].scored_at)
+                     .outerjoin(before, before.c.player_id == Player.id))
+    rows = db.execute(statement.where(Player.game_id == game_id)).all()
+    ranks = _ranks(rows, lambda row: row[2])
+    # the previous board held only the players who had joined by then
+    previous = (_ranks([row for row in rows if row[4]], lambda row: row[3])
+                if len(last_two) == 2 else {})
+    result = [{"rank": ranks[player_id], "previous_rank": previous.get(player_id),
+               "player_id": player_id, "name": name, "score": score}
+              for player_id, name, score, *_ in rows]
+    result.sort(key=lambda s: (s["rank"], s["name"].casefold(), s["player_id"]))
     return result
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import distinct, func, select
 
 from ..core.access import Caller
 from ..core.errors import NotFound
-from ..core.models import ROUND_SCORED, Game, GameQuestion, Pick, Player, Question, Round, RoundQuestion
+from ..core.models import ROUND_OPEN, ROUND_SCORED, Game, GameQuestion, Pick, Player, Question, Round, RoundQuestion
 from . import scoring
 from .schema import Answer, GameOut, Leaderboard, RoundOut, RoundQuestionOut, Standing, Viewer
 
@@ -45,6 +45,18 @@ def picked_names(db, round_: Round) -> list[str]:
         .order_by(Player.id)))
 
 
+def crowd_split(db, round_: Round, question_ids: list[int]) -> dict[int, dict[str, int]]:
+    """question id -> contender -> how many picked it, every contender listed (one query).
+    Only for a locked or scored round: before the lock it would tell players what to pick."""
+    split = {qid: dict.fromkeys(round_.contenders, 0) for qid in question_ids}
+    for qid, answer, count in db.execute(
+            select(Pick.question_id, Pick.answer, func.count()).where(Pick.round_id == round_.id)
+            .group_by(Pick.question_id, Pick.answer)):
+        if qid in split:
+            split[qid][answer] = count
+    return split
+
+
 def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
     my_picks = None
     if player is not None:
@@ -55,13 +67,15 @@ def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
     questions = db.execute(  # one query, not one per question
         select(RoundQuestion.question_id, Question.body, RoundQuestion.answer)
         .join(Question, Question.id == RoundQuestion.question_id)
-        .where(RoundQuestion.round_id == round_.id).order_by(RoundQuestion.position))
+        .where(RoundQuestion.round_id == round_.id).order_by(RoundQuestion.position)).all()
+    locked = round_.state != ROUND_OPEN
     return RoundOut(
         number=round_.number, state=round_.state, contenders=list(round_.contenders),
         questions=[RoundQuestionOut(id=id_, body=body, answer=answer if scored else None)
                    for id_, body, answer in questions],
         picked=picked_names(db, round_),
         my_picks=my_picks,
+        split=crowd_split(db, round_, [id_ for id_, _, _ in questions]) if locked else None,
     )
 
 
@@ -82,8 +96,12 @@ def game_view(db, game: Game, player: Player | None = None, ranked: list[dict] |
     })
 
 
-def leaderboard_view(db, game: Game) -> Leaderboard:
-    return Leaderboard(code=game.code, standings=scoring.standings(db, game.id))
+def leaderboard_view(db, game: Game, limit: int | None = None, offset: int = 0) -> Leaderboard:
+    """The standings from ``offset`` on, at most ``limit`` of them (all when None)."""
+    ranked = scoring.ranked(db, game.id)
+    page = ranked[offset:] if limit is None else ranked[offset:offset + limit]
+    return Leaderboard(code=game.code, total=len(ranked), offset=offset,
+                       standings=scoring.standings(db, game.id, page))
 
 
 def viewer(caller: Caller) -> Viewer:
