@@ -34,7 +34,15 @@ from questions.core.errors import (
 )
 from questions.core.events import BANK_ROOM, RecordedEvents, game_room
 from questions.core.extensions import db
-from questions.core.models import GAME_ENDED, GAME_OPEN, ROUND_OPEN, Game, Pick, Player, Round, RoundQuestion
+from questions.core.models import (
+    Game,
+    GameStatus,
+    Pick,
+    Player,
+    Round,
+    RoundQuestion,
+    RoundState,
+)
 from questions.game import bank, games, rounds, scoring
 
 AMBIGUOUS = set("BILOSZ0125678")
@@ -217,7 +225,7 @@ def test_a_code_taken_by_a_concurrent_insert_is_retried(app, ctx, monkeypatch):
             state["raced"] = True
             with engine.connect() as other:  # another connection: commits before our INSERT runs
                 other.execute(Game.__table__.insert().values(
-                    code="ACDE", title="Rival", status=GAME_OPEN, host_token_hash="0" * 64,
+                    code="ACDE", title="Rival", status=GameStatus.OPEN, host_token_hash="0" * 64,
                     created_at=ctx.clock()))
                 other.commit()
 
@@ -245,7 +253,7 @@ def test_codes_are_unique_among_open_games_in_the_database(ctx):
     host = host_game(ctx)
     with pytest.raises(IntegrityError):
         with ctx.db.begin_nested():
-            ctx.db.add(Game(code=host.code, title="Twin", status=GAME_OPEN, host_token_hash="1" * 64,
+            ctx.db.add(Game(code=host.code, title="Twin", status=GameStatus.OPEN, host_token_hash="1" * 64,
                             created_at=ctx.clock()))
     ctx.db.rollback()
 
@@ -471,7 +479,7 @@ def test_at_most_one_unscored_round_per_game_is_a_database_constraint(ctx):
     game_id = ctx.db.scalars(select(Game.id).where(Game.code == lobby.code)).one()
     with pytest.raises(IntegrityError):
         with ctx.db.begin_nested():
-            ctx.db.add(Round(game_id=game_id, number=2, state=ROUND_OPEN, contenders=["A", "B"],
+            ctx.db.add(Round(game_id=game_id, number=2, state=RoundState.OPEN, contenders=["A", "B"],
                              created_at=ctx.clock()))
     ctx.db.rollback()
 
@@ -886,7 +894,7 @@ def test_ending_a_game_freezes_it(ctx, events):
                          "name": "Ana", "score": 1},
                         {"rank": 2, "previous_rank": None, "player_id": lobby.ids["Bo"],
                          "name": "Bo", "score": 0}]})]
-    assert ctx.db.scalars(select(Game.status)).one() == GAME_ENDED
+    assert ctx.db.scalars(select(Game.status)).one() == GameStatus.ENDED
     # its screens leave the room: a new game may take the code, and its events are not theirs
     assert events.closed == [game_room(lobby.code)]
     events.sent.clear()

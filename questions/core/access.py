@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from .errors import Forbidden, NotFound, Unauthorized
-from .models import GAME_OPEN, Game, Player
+from .models import Game, GameStatus, Player
 
 MAX_CODE_LENGTH = 12  # codes are 4 characters; the API documents up to 12
 
@@ -34,7 +34,7 @@ def find_game(db, code: str) -> Game:
         raise NotFound("No game with this code")
     game = db.scalars(
         select(Game).where(Game.code == code)
-        .order_by((Game.status == GAME_OPEN).desc(), Game.id.desc()).limit(1)
+        .order_by((Game.status == GameStatus.OPEN).desc(), Game.id.desc()).limit(1)
     ).first()
     if game is None:
         raise NotFound(f"No game with code {code}" if code else "No game code given")

@@ -1,18 +1,34 @@
-"""Database tables. The database is the only place game state lives."""
+"""Database tables, and the rules of their state changes. The database is the only place
+game state lives; a transition checks the rule and changes the row, the use case commits."""
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .errors import Conflict, Invalid
 from .extensions import db
 
-GAME_OPEN = "open"
-GAME_ENDED = "ended"
-ROUND_OPEN = "open"
-ROUND_LOCKED = "locked"
-ROUND_SCORED = "scored"
+
+class GameStatus(enum.StrEnum):
+    OPEN = "open"
+    ENDED = "ended"
+
+
+class RoundState(enum.StrEnum):
+    OPEN = "open"      # players pick
+    LOCKED = "locked"  # the match is on: picks are final, answers not marked yet
+    SCORED = "scored"  # answers marked (and may be marked again, to correct them)
+
+
+def state_type(states: type[enum.StrEnum], name: str) -> Enum:
+    """A VARCHAR holding the enum's values (not its member names), with a CHECK constraint
+    ``ck_<table>_<name>`` that refuses any other: the same on SQLite and PostgreSQL."""
+    return Enum(states, name=name, native_enum=False, create_constraint=True, length=10,
+                validate_strings=True, values_callable=lambda members: [m.value for m in members])
 
 
 class Question(db.Model):
@@ -28,7 +44,7 @@ class Game(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(4))
     title: Mapped[str] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(10), default=GAME_OPEN)
+    status: Mapped[GameStatus] = mapped_column(state_type(GameStatus, "status"), default=GameStatus.OPEN)
     host_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
@@ -43,6 +59,16 @@ class Game(db.Model):
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
         Index("ix_games_code", "code"),
     )
+
+    def require_open(self) -> None:
+        if self.status == GameStatus.ENDED:
+            raise Conflict("This game has ended")
+
+    def end(self, now: datetime) -> None:
+        """Joins and picks are refused from now on; the code is free for a new game."""
+        self.require_open()
+        self.status = GameStatus.ENDED
+        self.ended_at = now
 
 
 class GameQuestion(db.Model):
@@ -72,7 +98,7 @@ class Round(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"))
     number: Mapped[int]
-    state: Mapped[str] = mapped_column(String(10), default=ROUND_OPEN)
+    state: Mapped[RoundState] = mapped_column(state_type(RoundState, "state"), default=RoundState.OPEN)
     contenders: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[datetime]
     locked_at: Mapped[datetime | None]
@@ -87,6 +113,62 @@ class Round(db.Model):
         Index("uq_rounds_unscored_game", "game_id", unique=True,
               sqlite_where=text("state != 'scored'"), postgresql_where=text("state != 'scored'")),
     )
+
+    @property
+    def finished(self) -> bool:
+        """Whether the next round may start after this one."""
+        return self.state == RoundState.SCORED
+
+    def require_finished(self) -> None:
+        if not self.finished:
+            raise Conflict(f"Round {self.number} is not scored yet")
+
+    def require_open(self) -> None:
+        """Picks are taken only while the round is open."""
+        if self.state != RoundState.OPEN:
+            raise Conflict("Picks are locked for this round")
+
+    def lock(self, now: datetime) -> None:
+        """Picks are final: the match starts."""
+        if self.state != RoundState.OPEN:
+            raise Conflict(f"Round {self.number} is already {self.state}")
+        self.state = RoundState.LOCKED
+        self.locked_at = now
+
+    def contender_answers(self, answers: Iterable[tuple[int, str]]) -> dict[int, str]:
+        """(question id, contender) pairs as question id -> the contender's name as the host
+        spelled it; 400 for a question not in the round, one answered twice, or a non-contender."""
+        contenders = {name.casefold(): name for name in self.contenders}
+        question_ids = {rq.question_id for rq in self.questions}
+        result: dict[int, str] = {}
+        errors = []
+        for question_id, answer in answers:
+            if question_id not in question_ids:
+                errors.append(f"Question {question_id} is not in this round")
+            elif question_id in result:
+                errors.append(f"Question {question_id} is answered twice")
+            elif answer.casefold() not in contenders:
+                errors.append(f"{answer} is not a contender in this round")
+            else:
+                result[question_id] = contenders[answer.casefold()]
+        if errors:
+            raise Invalid(*errors)
+        return result
+
+    def score(self, answers: Iterable[tuple[int, str]], now: datetime) -> None:
+        """Mark the right answer of every question ((question id, contender) pairs); a scored
+        round may be marked again to correct a mistake."""
+        if self.state == RoundState.OPEN:
+            raise Conflict("Lock the round before marking answers")
+        marks = self.contender_answers(answers)
+        unanswered = [rq.question_id for rq in self.questions if rq.question_id not in marks]
+        if unanswered:
+            raise Invalid("Mark an answer for every question: missing "
+                          + ", ".join(str(q) for q in unanswered))
+        for rq in self.questions:
+            rq.answer = marks[rq.question_id]
+        self.state = RoundState.SCORED
+        self.scored_at = now
 
 
 class RoundQuestion(db.Model):

@@ -14,17 +14,15 @@ from ..core.access import hash_token, new_token
 from ..core.errors import Conflict, Invalid, Unprocessable
 from ..core.events import game_room
 from ..core.models import (
-    GAME_ENDED,
-    GAME_OPEN,
-    ROUND_OPEN,
-    ROUND_SCORED,
     Game,
     GameQuestion,
+    GameStatus,
     Pick,
     Player,
     Question,
     Round,
     RoundQuestion,
+    RoundState,
 )
 from ..core.schema import GameRef
 from ..core.usecase import Auth, command, query
@@ -67,11 +65,6 @@ def name_key(name: str) -> str:
     return key
 
 
-def require_open(game: Game) -> None:
-    if game.status == GAME_ENDED:
-        raise Conflict("This game has ended")
-
-
 # ---- use cases
 
 @command(rate_limit="create")
@@ -87,10 +80,10 @@ def create_game(ctx, request: NewGame) -> GameCreated:
     token = new_token()
     for _attempt in range(20):
         code = new_code()
-        taken = ctx.db.scalars(select(Game.id).where(Game.code == code, Game.status == GAME_OPEN)).first()
+        taken = ctx.db.scalars(select(Game.id).where(Game.code == code, Game.status == GameStatus.OPEN)).first()
         if taken:
             continue
-        game = Game(code=code, title=request.title or f"Game {code}", status=GAME_OPEN,
+        game = Game(code=code, title=request.title or f"Game {code}", status=GameStatus.OPEN,
                     host_token_hash=hash_token(token), created_at=ctx.clock())
         game.questions = [GameQuestion(question_id=qid, position=n) for n, qid in enumerate(ids)]
         ctx.db.add(game)
@@ -129,7 +122,7 @@ def get_state(ctx, request: GameRef) -> GameState:
 def join_game(ctx, request: JoinGame) -> PlayerCreated:
     """Join with a name (unique in the game, whatever its case); answers the player's token."""
     game = ctx.game
-    require_open(game)
+    game.require_open()
     token = new_token()
     player = Player(game_id=game.id, name=request.name, name_key=name_key(request.name),
                     token_hash=hash_token(token), joined_at=ctx.clock())
@@ -147,7 +140,7 @@ def join_game(ctx, request: JoinGame) -> PlayerCreated:
 def add_game_question(ctx, request: AddGameQuestion) -> GameQuestionOut:
     """Add a bank question (or a new one) to the game; an open round gets it at once."""
     game = ctx.game
-    require_open(game)
+    game.require_open()
     if (request.question_id is None) == (request.body is None):
         raise Invalid("Give either question_id or body")
     if request.body is not None:
@@ -160,7 +153,7 @@ def add_game_question(ctx, request: AddGameQuestion) -> GameQuestionOut:
         raise Conflict("That question is already in this game")
     game.questions.append(GameQuestion(question_id=question.id, position=len(game.questions)))
     round_ = current_round(ctx.db, game)
-    live_round = round_ if round_ is not None and round_.state == ROUND_OPEN else None
+    live_round = round_ if round_ is not None and round_.state == RoundState.OPEN else None
     if live_round is not None:
         live_round.questions.append(RoundQuestion(question_id=question.id,
                                                   position=len(live_round.questions)))
@@ -175,9 +168,7 @@ def add_game_question(ctx, request: AddGameQuestion) -> GameQuestionOut:
 def end_game(ctx, request: GameRef) -> GameOut:
     """End the game: joins and picks are refused from now on; results stay viewable."""
     game = ctx.game
-    require_open(game)
-    game.status = GAME_ENDED
-    game.ended_at = ctx.clock()
+    game.end(ctx.clock())
     ctx.db.flush()
     out = game_view(ctx.db, game)
     ctx.emit(game_room(game.code), "game_ended",
@@ -205,7 +196,7 @@ def results_csv(ctx, request: GameRef) -> str:
     """The results as CSV: rank, name, total and points per round."""
     game = ctx.game
     numbers = list(ctx.db.scalars(select(Round.number).where(
-        Round.game_id == game.id, Round.state == ROUND_SCORED).order_by(Round.number)))
+        Round.game_id == game.id, Round.state == RoundState.SCORED).order_by(Round.number)))
     per_round = scoring.round_points(ctx.db, game.id)
     out = io.StringIO()
     writer = csv.writer(out)

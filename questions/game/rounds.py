@@ -6,31 +6,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core.errors import Conflict, Invalid
 from ..core.events import game_room
-from ..core.models import ROUND_LOCKED, ROUND_OPEN, ROUND_SCORED, Pick, Player, Round, RoundQuestion
+from ..core.models import Pick, Player, Round, RoundQuestion
 from ..core.schema import GameRef
 from ..core.usecase import Auth, command, query
-from .games import require_open
 from .schema import Answer, Answers, Leaderboard, MyPicks, NewRound, PlayerPicks, RoundOut, RoundPicks
 from .views import RowLock, current_round, leaderboard_view, picked_names, require_round, round_view
-
-
-def checked_answers(round_: Round, answers: list[Answer]) -> dict[int, str]:
-    """question id -> the contender's name as the host spelled it; 400 for anything else."""
-    contenders = {name.casefold(): name for name in round_.contenders}
-    question_ids = {rq.question_id for rq in round_.questions}
-    result, errors = {}, []
-    for item in answers:
-        if item.question_id not in question_ids:
-            errors.append(f"Question {item.question_id} is not in this round")
-        elif item.question_id in result:
-            errors.append(f"Question {item.question_id} is answered twice")
-        elif item.answer.casefold() not in contenders:
-            errors.append(f"{item.answer} is not a contender in this round")
-        else:
-            result[item.question_id] = contenders[item.answer.casefold()]
-    if errors:
-        raise Invalid(*errors)
-    return result
 
 
 def public_round(out: RoundOut) -> dict:
@@ -42,11 +22,11 @@ def public_round(out: RoundOut) -> dict:
 def start_round(ctx, request: NewRound) -> RoundOut:
     """Open the next round with its contenders; every phone in the lobby gets the questions."""
     game = ctx.game
-    require_open(game)
+    game.require_open()
     previous = current_round(ctx.db, game)
-    if previous is not None and previous.state != ROUND_SCORED:
-        raise Conflict(f"Round {previous.number} is not scored yet")
-    round_ = Round(game_id=game.id, number=(previous.number + 1) if previous else 1, state=ROUND_OPEN,
+    if previous is not None:
+        previous.require_finished()
+    round_ = Round(game_id=game.id, number=(previous.number + 1) if previous else 1,
                    contenders=list(request.contenders), created_at=ctx.clock())
     round_.questions = [RoundQuestion(question_id=gq.question_id, position=n)
                         for n, gq in enumerate(game.questions)]
@@ -69,15 +49,14 @@ def get_current_round(ctx, request: GameRef) -> RoundOut:
 @command(Auth.PLAYER)
 def submit_picks(ctx, request: Answers) -> MyPicks:
     """Pick one contender per question; sending again replaces your picks until the round locks."""
-    require_open(ctx.game)
+    ctx.game.require_open()
     player = ctx.db.scalars(select(Player).where(Player.id == ctx.caller.player.id)
                             .with_for_update()).one()  # one submission per player at a time
     round_ = require_round(ctx.db, ctx.game, RowLock.SHARE)  # the host's lock waits for us, or we see it
-    if round_.state != ROUND_OPEN:
-        raise Conflict("Picks are locked for this round")
+    round_.require_open()
     if not request.answers:
         raise Invalid("Pick at least one answer")
-    chosen = checked_answers(round_, request.answers)
+    chosen = round_.contender_answers((a.question_id, a.answer) for a in request.answers)
     ctx.db.execute(delete(Pick).where(Pick.round_id == round_.id, Pick.player_id == player.id))
     now = ctx.clock()
     ctx.db.add_all(Pick(round_id=round_.id, player_id=player.id, question_id=qid, answer=answer,
@@ -92,12 +71,9 @@ def submit_picks(ctx, request: Answers) -> MyPicks:
 @command(Auth.HOST)
 def lock_round(ctx, request: GameRef) -> RoundOut:
     """Lock picks as the match starts."""
-    require_open(ctx.game)
+    ctx.game.require_open()
     round_ = require_round(ctx.db, ctx.game, RowLock.UPDATE)
-    if round_.state != ROUND_OPEN:
-        raise Conflict(f"Round {round_.number} is already {round_.state}")
-    round_.state = ROUND_LOCKED
-    round_.locked_at = ctx.clock()
+    round_.lock(ctx.clock())
     ctx.db.flush()
     out = round_view(ctx.db, round_)
     ctx.emit(game_room(ctx.game.code), "round_locked", public_round(out))
@@ -121,19 +97,9 @@ def get_round_picks(ctx, request: GameRef) -> RoundPicks:
 @command(Auth.HOST)
 def score_round(ctx, request: Answers) -> Leaderboard:
     """Mark the right answer for every question of the locked round (again, to correct a mistake)."""
-    require_open(ctx.game)
+    ctx.game.require_open()
     round_ = require_round(ctx.db, ctx.game, RowLock.UPDATE)
-    if round_.state == ROUND_OPEN:
-        raise Conflict("Lock the round before marking answers")
-    marked = checked_answers(round_, request.answers)
-    unanswered = [rq.question_id for rq in round_.questions if rq.question_id not in marked]
-    if unanswered:
-        raise Invalid("Mark an answer for every question: missing "
-                      + ", ".join(str(q) for q in unanswered))
-    for rq in round_.questions:
-        rq.answer = marked[rq.question_id]
-    round_.state = ROUND_SCORED
-    round_.scored_at = ctx.clock()
+    round_.score([(a.question_id, a.answer) for a in request.answers], ctx.clock())
     ctx.db.flush()
     board = leaderboard_view(ctx.db, ctx.game)
     ctx.emit(game_room(ctx.game.code), "round_scored",

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from ..core.models import GameStatus, RoundState
 from ..core.schema import GameRef, Request, Text, UtcDateTime, invalid
 from .bank import QuestionBody
 
@@ -86,7 +87,7 @@ class RoundQuestionOut(BaseModel):
 
 class RoundOut(BaseModel):
     number: int
-    state: Literal["open", "locked", "scored"]
+    state: RoundState
     contenders: list[str]
     questions: list[RoundQuestionOut]
     picked: list[str] = Field(description="Names of the players who have picked (never their answers)")
@@ -99,7 +100,7 @@ class RoundOut(BaseModel):
 class GameOut(BaseModel):
     code: str
     title: str
-    status: Literal["open", "ended"]
+    status: GameStatus
     created_at: UtcDateTime
     questions: list[GameQuestionOut]
     players: list[PlayerOut]
@@ -146,7 +147,7 @@ class PlayerPicks(BaseModel):
 
 class RoundPicks(BaseModel):
     round: int
-    state: str
+    state: RoundState
     players: list[PlayerPicks]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 from sqlalchemy import and_, func, select
 
-from ..core.models import ROUND_SCORED, Pick, Player, Round, RoundQuestion
+from ..core.models import Pick, Player, Round, RoundQuestion, RoundState
 from .schema import Standing
 
 
@@ -19,7 +19,7 @@ def _correct_picks(game_id: int, *columns, before_round: int | None = None):
         .join(RoundQuestion, and_(RoundQuestion.round_id == Pick.round_id,
                                   RoundQuestion.question_id == Pick.question_id,
                                   RoundQuestion.answer == Pick.answer))
-        .where(Round.game_id == game_id, Round.state == ROUND_SCORED)
+        .where(Round.game_id == game_id, Round.state == RoundState.SCORED)
         .group_by(*columns)
     )
     if before_round is not None:
@@ -46,7 +46,7 @@ def ranked(db, game_id: int) -> list[dict]:
     the first scored round, and for players who joined since that board (new on it). Two
     queries, no ORM objects: a lobby of thousands is read on every connect."""
     last_two = db.execute(select(Round.number, Round.scored_at)
-                          .where(Round.game_id == game_id, Round.state == ROUND_SCORED)
+                          .where(Round.game_id == game_id, Round.state == RoundState.SCORED)
                           .order_by(Round.number.desc()).limit(2)).all()
     points = _correct_picks(game_id, Pick.player_id).subquery()
     columns = [Player.id, Player.name, func.coalesce(points.c.points, 0)]

@@ -8,7 +8,7 @@ from sqlalchemy import distinct, func, select
 
 from ..core.access import Caller
 from ..core.errors import NotFound
-from ..core.models import ROUND_OPEN, ROUND_SCORED, Game, GameQuestion, Pick, Player, Question, Round, RoundQuestion
+from ..core.models import Game, GameQuestion, Pick, Player, Question, Round, RoundQuestion, RoundState
 from . import scoring
 from .schema import Answer, GameOut, Leaderboard, RoundOut, RoundQuestionOut, Standing, Viewer
 
@@ -63,12 +63,12 @@ def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
         my_picks = [Answer(question_id=p.question_id, answer=p.answer) for p in db.scalars(
             select(Pick).where(Pick.round_id == round_.id, Pick.player_id == player.id)
             .order_by(Pick.question_id))]
-    scored = round_.state == ROUND_SCORED
+    scored = round_.state == RoundState.SCORED
     questions = db.execute(  # one query, not one per question
         select(RoundQuestion.question_id, Question.body, RoundQuestion.answer)
         .join(Question, Question.id == RoundQuestion.question_id)
         .where(RoundQuestion.round_id == round_.id).order_by(RoundQuestion.position)).all()
-    locked = round_.state != ROUND_OPEN
+    locked = round_.state != RoundState.OPEN
     return RoundOut(
         number=round_.number, state=round_.state, contenders=list(round_.contenders),
         questions=[RoundQuestionOut(id=id_, body=body, answer=answer if scored else None)
