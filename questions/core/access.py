@@ -1,6 +1,7 @@
 """Tokens and who may do what. Tokens are random and opaque; only their SHA-256 is stored."""
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -10,7 +11,16 @@ from sqlalchemy import select
 from .errors import Forbidden, NotFound, Unauthorized
 from .models import Game, GameStatus, Player
 
-MAX_CODE_LENGTH = 12  # codes are 4 characters; the API documents up to 12
+MAX_CODE_LENGTH = 12
+
+
+class Auth(enum.Enum):
+    """Who may call a use case. Every level but PUBLIC concerns one game, so its request must
+    name that game (``schema.GameRef``): ``usecase`` refuses any other declaration."""
+    PUBLIC = "public"        # anyone
+    OPTIONAL = "optional"    # anyone; a token, if sent, must be valid for this game
+    PLAYER = "player"        # a player of this game
+    HOST = "host"            # the host of this game  # codes are 4 characters; the API documents up to 12
 
 
 def new_token() -> str:
@@ -67,16 +77,22 @@ def identify(db, game: Game, token: str | None) -> Caller:
     raise Unauthorized("Invalid token")
 
 
-def authorize(ctx, code: str, required: str) -> tuple[Game, Caller]:
+def authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
+    """The game named by ``code`` and who is calling, if ``required`` lets them; else 401/403."""
+    if not isinstance(required, Auth):  # "host" is no Auth: fail closed rather than guess
+        raise TypeError(f"authorize takes an Auth, not {required!r}")
     game = find_game(ctx.db, code)
-    if required == "public":
+    if required is Auth.PUBLIC:
         return game, ANONYMOUS  # a token is neither needed nor looked at
     caller = identify(ctx.db, game, ctx.token)
-    if required in ("host", "player"):
-        if caller is ANONYMOUS:
-            raise Unauthorized("Authentication required")
-        if caller.role != required:
-            raise Forbidden(f"Only the {required} of this game may do this")
+    if required is Auth.OPTIONAL:
+        return game, caller
+    if required not in (Auth.HOST, Auth.PLAYER):  # fail closed on a level added without a rule
+        raise TypeError(f"No authorization rule for {required!r}")
+    if caller is ANONYMOUS:
+        raise Unauthorized("Authentication required")
+    if caller.role != required.value:
+        raise Forbidden(f"Only the {required.value} of this game may do this")
     return game, caller
 
 

@@ -2,10 +2,12 @@
 
 ``@query`` marks a read (no transaction commit, no events); ``@command`` a write (committed,
 then its events are sent; rolled back on any failure). The ``auth`` a use case declares is
-enforced here, for every adapter alike, and is what the OpenAPI document states."""
+enforced here, for every adapter alike, and is what the OpenAPI document states. It fails
+closed: a use case that is not public must take a game reference (``GameRef``), else its
+declaration raises at import; and the wrapper authorizes every game reference before the
+use case runs."""
 from __future__ import annotations
 
-import enum
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -13,15 +15,12 @@ from typing import Any, Callable
 from pydantic import BaseModel, ValidationError
 
 from . import access
+from .access import Auth
 from .context import Context
 from .errors import Invalid, validation_messages
+from .schema import GameRef
 
-
-class Auth(str, enum.Enum):
-    PUBLIC = "public"        # anyone
-    OPTIONAL = "optional"    # anyone; a token, if sent, must be valid for this game
-    PLAYER = "player"        # a player of this game
-    HOST = "host"            # the host of this game
+__all__ = ["Auth", "UseCase", "command", "query"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +31,16 @@ class UseCase:
     request: type[BaseModel]
     response: Any
     rate_limit: str | None = None
+
+    def __post_init__(self):
+        if not (isinstance(self.request, type) and issubclass(self.request, BaseModel)):
+            raise TypeError(f"{self.name}: the request must be a pydantic model, not {self.request!r}")
+        if self.auth is not Auth.PUBLIC and not issubclass(self.request, GameRef):
+            raise TypeError(f"{self.name} is declared {self.auth.value}, but its request "
+                            f"{self.request.__name__} names no game: derive it from GameRef")
+        if "code" in self.request.model_fields and not issubclass(self.request, GameRef):
+            # a ``code`` the wrapper would not authorize (nor find the game for)
+            raise TypeError(f"{self.name}: a request with a game code must derive from GameRef")
 
     @property
     def name(self) -> str:
@@ -50,8 +59,8 @@ class UseCase:
         if self.rate_limit and ctx.limiter is not None:
             ctx.limiter.hit(self.rate_limit, ctx.client_ip)
         try:
-            if "code" in self.request.model_fields:
-                ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth.value)
+            if isinstance(request, GameRef):  # every non-public request is one (__post_init__)
+                ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth)
             result = self.fn(ctx, request)
             if self.mutable:
                 ctx.db.commit()

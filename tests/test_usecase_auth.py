@@ -1,0 +1,97 @@
+"""Authorization fails closed: a use case that is not public cannot be declared without a game
+reference for the wrapper to authorize, and the wrapper authorizes before the use case runs,
+for every declared use case alike."""
+from __future__ import annotations
+
+import pytest
+
+from questions.core import access
+from questions.core.errors import Forbidden, Unauthorized
+from questions.core.schema import GameRef, NoInput, Request
+from questions.core.usecase import Auth, UseCase, command, query
+from questions.game import bank, games, rounds
+from questions.game.schema import Leaderboard
+
+USE_CASES = [value for module in (bank, games, rounds) for value in vars(module).values()
+             if isinstance(value, UseCase)]
+
+
+class Rename(Request):
+    """No game named: nothing for the wrapper to authorize against."""
+    name: str
+
+
+class CodeButNoGameRef(Request):
+    code: str
+
+
+@pytest.mark.parametrize("auth", [Auth.HOST, Auth.PLAYER, Auth.OPTIONAL])
+@pytest.mark.parametrize("declare", [query, command])
+def test_a_guarded_use_case_without_a_game_reference_cannot_be_declared(declare, auth):
+    with pytest.raises(TypeError, match="names no game: derive it from GameRef"):
+        @declare(auth)
+        def rename_everyone(ctx, request: Rename) -> Leaderboard:
+            raise AssertionError("never declared, never run")
+
+    with pytest.raises(TypeError, match="names no game"):
+        @declare(auth)
+        def nothing_asked(ctx, request: NoInput) -> Leaderboard:
+            raise AssertionError("never declared, never run")
+
+
+def test_a_code_outside_a_game_reference_cannot_be_declared_even_public():
+    with pytest.raises(TypeError, match="must derive from GameRef"):
+        @query()
+        def lookup(ctx, request: CodeButNoGameRef) -> Leaderboard:
+            raise AssertionError("never declared, never run")
+
+
+def test_every_declared_use_case_that_is_not_public_takes_a_game_reference():
+    guarded = [u for u in USE_CASES if u.auth is not Auth.PUBLIC]
+    assert guarded and all(issubclass(u.request, GameRef) for u in guarded)
+
+
+def test_authorize_takes_the_auth_enum_only(ctx):
+    with pytest.raises(TypeError, match="takes an Auth"):
+        access.authorize(ctx, "ACDE", "host")  # a string is no Auth: refused, not taken as public
+
+
+@pytest.fixture
+def lobby(ctx):
+    question = bank.create_question(ctx, {"body": "Who wins?"})
+    host = games.create_game(ctx, {"question_ids": [question.id]})
+    player = games.join_game(ctx, {"code": host.code, "name": "Ana"})
+    return host, player
+
+
+@pytest.mark.parametrize("auth, allowed", [
+    (Auth.HOST, {"host"}), (Auth.PLAYER, {"player"}),
+    (Auth.OPTIONAL, {"host", "player", "anonymous"}), (Auth.PUBLIC, {"host", "player", "anonymous"})])
+def test_the_wrapper_authorizes_before_the_use_case_runs(ctx, lobby, auth, allowed):
+    host, player = lobby
+    ran = []
+
+    @command(auth)
+    def probe(ctx, request: GameRef) -> Leaderboard:
+        ran.append(ctx.caller.role)
+        return games.get_leaderboard(ctx, {"code": request.code})
+
+    tokens = {"host": host.host_token, "player": player.token, "anonymous": None}
+    for role, token in tokens.items():
+        if role in allowed:
+            probe(ctx.for_caller(token), {"code": host.code})
+        else:
+            with pytest.raises(Unauthorized if token is None else Forbidden):
+                probe(ctx.for_caller(token), {"code": host.code})
+    # refused callers never ran it; a public use case never even looks at the token
+    assert ran == [role if auth is not Auth.PUBLIC else "anonymous" for role in tokens if role in allowed]
+
+
+@pytest.mark.parametrize("auth", [Auth.HOST, Auth.PLAYER, Auth.OPTIONAL])
+def test_an_unknown_token_is_refused_before_the_use_case_runs(ctx, lobby, auth):
+    @command(auth)
+    def probe(ctx, request: GameRef) -> Leaderboard:
+        raise AssertionError("ran for an unknown token")
+
+    with pytest.raises(Unauthorized, match="Invalid token"):
+        probe(ctx.for_caller("not-a-token"), {"code": lobby[0].code})
