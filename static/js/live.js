@@ -79,20 +79,30 @@
     return pagePath + "?" + params.toString();
   }
 
-  function swap(html) {
-    var saved = unsavedInput();
+  // `fresh`: the panel is the answer to a form this page just sent; what was typed went with
+  // it and is either saved (not to be put back) or echoed by the server with its errors.
+  function swap(html, fresh) {
+    var saved = fresh ? { values: {}, focus: null } : unsavedInput();
     var before = headline();
     root.innerHTML = html;
     var after = headline();
-    if (errors && after === before && !root.querySelector("#form-errors")) {
+    if (!fresh && errors && after === before && !root.querySelector("#form-errors")) {
       root.insertBefore(errors, root.children[errorsIndex] || null);  // still about this panel
     } else {
-      errors = null;
+      errors = root.querySelector("#form-errors");
+      errorsIndex = errors ? Array.prototype.indexOf.call(root.children, errors) : -1;
+      if (fresh && errors) errors.focus();
     }
     restore(saved);
-    typedAtLoad = false;
+    // a refused form's answer holds what was typed: until the next swap, all of it is unsent
+    typedAtLoad = Boolean(fresh && errors);
     if (after && after !== before) announcer.textContent = after;
+    live.swapped.forEach(function (hook) { hook(); });
   }
+
+  // What other scripts of the page (picks.js) build on: the socket, the panel, and hooks run
+  // after every swap of the panel.
+  var live = window.CallitLive = { socket: socket, root: root, swapped: [], refresh: null };
 
   var pending = null;
   function refresh() {
@@ -115,6 +125,68 @@
         else root.removeAttribute("aria-busy");
       });
   }
+
+  live.refresh = refresh;
+
+  // A form is sent by the script, never by the browser: with no connection the page stays as
+  // it is, with what was typed, and says so, instead of turning into the browser's offline
+  // page. The answer (the page the form led to, or the form again with its errors) is
+  // swapped in like any live update. Forms that handle themselves (`data-picks`) are left alone.
+  function problem(messages) {
+    var box = document.createElement("div");
+    box.className = "errors";
+    box.id = "form-errors";
+    box.setAttribute("role", "alert");
+    box.tabIndex = -1;
+    var list = document.createElement("ul");
+    messages.forEach(function (text) {
+      var item = document.createElement("li");
+      item.textContent = text;
+      list.appendChild(item);
+    });
+    box.appendChild(list);
+    return box;
+  }
+
+  root.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute("data-picks") || event.defaultPrevented) return;
+    event.preventDefault();
+    var button = event.submitter;
+    var body = new FormData(form);
+    if (button && button.name) body.append(button.name, button.value);
+    if (button) button.disabled = true;
+    root.setAttribute("aria-busy", "true");
+    fetch(form.action, { method: "POST", body: body, credentials: "same-origin",
+                         headers: { "Accept": "text/html" } })
+      .then(function (response) {
+        return response.text().then(function (html) {
+          var page = new DOMParser().parseFromString(html, "text/html");
+          var panel = page.querySelector("[data-live]");
+          if (!panel) {  // not a live page (an error page): show its message in this one
+            var messages = Array.prototype.map.call(page.querySelectorAll("main li, main p"),
+                                                    function (el) { return el.textContent.trim(); });
+            throw messages.filter(Boolean).length ? messages.filter(Boolean) : ["Not sent: the server answered " + response.status];
+          }
+          swap(panel.innerHTML, true);
+        });
+      })
+      .catch(function (failure) {
+        var messages = Array.isArray(failure) ? failure
+          : ["Not sent: no connection. What you entered is kept here; send it again when you're back online."];
+        var old = root.querySelector("#form-errors");
+        if (old) old.remove();
+        // above the card holding the form, where the server puts a form's errors too
+        var card = form;
+        while (card.parentNode !== root) card = card.parentNode;
+        errors = problem(messages);
+        root.insertBefore(errors, card);
+        errorsIndex = Array.prototype.indexOf.call(root.children, errors);
+        errors.focus();
+        if (button) button.disabled = false;
+      })
+      .then(function () { root.removeAttribute("aria-busy"); });
+  });
 
   function setStatus(online) {
     if (!online && !pending) root.removeAttribute("aria-busy");  // nothing is on its way

@@ -35,10 +35,10 @@ def test_phone_offline_and_back_shows_current_round_with_its_picks(callit, new_c
     host.get_by_role("button", name="Add question").click()
     expect(host.locator("#round")).to_contain_text(SCOUT)
     expect(phone.get_by_role("group")).to_have_count(2)  # it cannot know yet
-    callit.choose(phone, {EXPAND: "Maru"})  # changed, not sent
+    callit.choose(phone, {EXPAND: "Maru"})  # changed, kept by the page until it can be sent
 
     # Back online: the round catches up (the new question) without a reload; the saved pick
-    # and the unsent change are both still ticked.
+    # and the change made offline (sent now) are both still ticked.
     phone_context.set_offline(False)
     expect(phone.locator("#connection")).to_have_text("● Live")
     expect(phone.get_by_role("group", name=SCOUT)).to_be_visible()
