@@ -31,6 +31,10 @@ def _secret_key(instance_dir: Path) -> str:
     return key
 
 
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -48,6 +52,20 @@ class Settings:
     rate_limit_join_per_minute: int = 600  # per IP: a meetup behind one NAT must fit
     rate_limit_create_per_minute: int = 60
     trust_proxy: bool = False  # behind nginx: take the client address from X-Forwarded-For
+    # reads (GET /api/..., pages) and question-bank writes per address and minute: 200 phones
+    # behind one NAT reload and poll well under these; a scan of every code does not fit
+    rate_limit_read_per_minute: int = 3000
+    rate_limit_bank_per_minute: int = 60
+    # Socket.IO events per socket: a burst, then a steady rate; per address (a whole NAT) likewise
+    socket_event_burst: int = 10
+    socket_events_per_second: float = 5.0
+    address_event_burst: int = 1000
+    address_events_per_second: float = 400.0
+    db_timeout_seconds: float = 5.0  # connect, statement and lock timeout (see questions/database.py)
+    # a connection must send a complete request head, and an Engine.IO session its Socket.IO
+    # connect, within this many seconds, or it is closed
+    idle_timeout_seconds: float = 10.0
+    secure_cookies: bool = False  # Secure session cookie even without TRUST_PROXY's https
     testing: bool = False
 
     @classmethod
@@ -68,7 +86,17 @@ class Settings:
             public_url=env.get("PUBLIC_URL") or None,
             rate_limit_join_per_minute=int(env.get("RATE_LIMIT_JOIN_PER_MINUTE", "600")),
             rate_limit_create_per_minute=int(env.get("RATE_LIMIT_CREATE_PER_MINUTE", "60")),
-            trust_proxy=env.get("TRUST_PROXY", "") in ("1", "true", "yes"),
+            trust_proxy=_flag(env.get("TRUST_PROXY")),
+            max_connections=int(env.get("MAX_CONNECTIONS", "12000")),
+            rate_limit_read_per_minute=int(env.get("RATE_LIMIT_READ_PER_MINUTE", "3000")),
+            rate_limit_bank_per_minute=int(env.get("RATE_LIMIT_BANK_PER_MINUTE", "60")),
+            socket_event_burst=int(env.get("SOCKET_EVENT_BURST", "10")),
+            socket_events_per_second=float(env.get("SOCKET_EVENTS_PER_SECOND", "5")),
+            address_event_burst=int(env.get("ADDRESS_EVENT_BURST", "1000")),
+            address_events_per_second=float(env.get("ADDRESS_EVENTS_PER_SECOND", "400")),
+            db_timeout_seconds=float(env.get("DB_TIMEOUT_SECONDS", "5")),
+            idle_timeout_seconds=float(env.get("IDLE_TIMEOUT_SECONDS", "10")),
+            secure_cookies=_flag(env.get("SECURE_COOKIES")),
         )
         values.update(overrides)
         return cls(**values)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Callable
 
 from flask import Flask, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFError
 from socketio.packet import Packet
@@ -16,12 +17,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import cli
 from .config import PROJECT_ROOT, Settings
 from .core.context import utcnow
-from .core.errors import ServiceError
+from .core.errors import ServiceError, as_service_error
 from .core.events import EventSink, SocketIOEvents
 from .core.extensions import csrf, db, migrate
+from .database import Deadline, deadline, engine_options
 from .limiter import DatabaseCounter, Limiter, RedisCounter
 from .runtime import Runtime, ThrottledEvents
 from .web import json_api, pages, sockets
+from .web.socket_guard import SocketGuard
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url, settings.db_timeout_seconds),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -43,6 +46,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
+    app.session_interface = HttpsAwareSessions(always_secure=settings.secure_cookies)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
@@ -56,6 +60,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
                         channel=settings.redis_channel,
                         max_http_buffer_size=settings.max_body_bytes, serializer=JsonPacket,
                         logger=False, engineio_logger=False)
+    SocketGuard(socketio.server, settings).install()
     events = events or ThrottledEvents(SocketIOEvents(socketio), socketio, THROTTLED_EVENTS)
     app.extensions["callit"] = Runtime(settings=settings, events=events,
                                        clock=clock, socketio=socketio, limiter=_limiter(settings))
@@ -73,6 +78,18 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)  # outside Flask-SocketIO's middleware
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
+
+
+class HttpsAwareSessions(SecureCookieSessionInterface):
+    """The session cookie (it holds host and player tokens) is ``Secure`` whenever the request
+    came over HTTPS: directly, or through a proxy's ``X-Forwarded-Proto`` with ``TRUST_PROXY``
+    (ProxyFix sets the scheme). ``SECURE_COOKIES`` makes it ``Secure`` always."""
+
+    def __init__(self, always_secure: bool = False):
+        self.always_secure = always_secure
+
+    def get_cookie_secure(self, app) -> bool:
+        return self.always_secure or super().get_cookie_secure(app) or request.is_secure
 
 
 # seconds between two sends of these events to one room (see ThrottledEvents)
@@ -130,12 +147,6 @@ class SecurityHeadersMiddleware:
         return self.wsgi_app(environ, start)
 
 
-def _engine_options(url: str) -> dict:
-    if url.startswith("sqlite"):
-        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
-
-
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -144,14 +155,25 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+HEALTH_DEADLINE_SECONDS = 1.5  # a probe gets its answer within 2 s even from a frozen database
+
+
 def healthz():
     try:
-        db.session.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure to reach the database is the answer itself
-        db.session.rollback()
+        with deadline(HEALTH_DEADLINE_SECONDS):
+            db.session.execute(text("SELECT 1"))
+    except (Exception, Deadline) as exc:  # any failure to reach the database is the answer itself
+        _discard_session()
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         return jsonify(status="error", database=reason), 503
     return jsonify(status="ok", database="ok")
+
+
+def _discard_session() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+        db.session.close()
 
 
 def wants_json() -> bool:
@@ -191,6 +213,10 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        _discard_session()
+        explicit = as_service_error(exc)
+        if explicit is not None:  # e.g. a page read the database while it was down: 503
+            log.warning("%s %s: %s", request.method, request.path, str(exc).strip().splitlines()[0])
+            return service_error(explicit)
         log.exception("Unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
         return respond(500, ["Internal server error"])

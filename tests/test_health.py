@@ -36,3 +36,22 @@ def test_healthz_only_answers_get(client):
     assert response.status_code == 405
     assert response.mimetype == "application/json"
     assert response.get_json() == {"errors": ["Method POST is not allowed here"]}
+
+
+def test_database_down_is_503_on_the_api_and_the_pages(make_app, tmp_path):
+    """Not a 500: the caller is told the database is unavailable, and when to try again."""
+    settings = Settings.from_env({"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/x",
+                                  "SECRET_KEY": SECRET_KEY, "INSTANCE_DIR": str(tmp_path)},
+                                 async_mode="threading", testing=True, db_timeout_seconds=1)
+    client = make_app(settings, WTF_CSRF_ENABLED=False).test_client()
+
+    api = client.post("/api/games/ABCD/players", json={"name": "Ana"})
+    assert api.status_code == 503 and api.mimetype == "application/json"
+    assert api.get_json()["errors"] and api.headers["Retry-After"]
+
+    page = client.get("/screen/ABCD")  # a page reading the database outside any use case
+    assert page.status_code == 503 and page.mimetype == "text/html"
+    assert "database" in page.get_data(as_text=True)
+
+    form = client.post("/join/ABCD", data={"name": "Ana"})
+    assert form.status_code == 503 and "database" in form.get_data(as_text=True)

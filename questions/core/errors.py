@@ -1,5 +1,6 @@
 """Failures a use case can report. Every adapter turns them into its own form
 (JSON ``{"errors": [...]}``, a message on the page, a Socket.IO refusal)."""
+from sqlalchemy import exc as sa_exc
 
 
 class ServiceError(Exception):
@@ -40,6 +41,37 @@ class TooManyRequests(ServiceError):
     def __init__(self, *messages: str, retry_after: int | None = None):
         super().__init__(*messages)
         self.retry_after = retry_after  # seconds; sent as the Retry-After header
+
+
+class Unavailable(ServiceError):
+    """The database (or another service the answer needs) cannot be reached right now."""
+    status = 503
+
+    def __init__(self, *messages: str, retry_after: int | None = 2):
+        super().__init__(*messages)
+        self.retry_after = retry_after
+
+
+DATABASE_UNAVAILABLE = "The database is not answering right now; try again in a moment."
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """The database could not be reached or did not answer in time (503), as opposed to a bug
+    in a query (500). Deadlocks and lock or statement timeouts are OperationalErrors too: all
+    say "try again", none says "your request is wrong"."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+                        sa_exc.DisconnectionError)):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def as_service_error(exc: BaseException) -> ServiceError | None:
+    """The explicit error a failure means to the caller, if it is one we can name."""
+    if isinstance(exc, ServiceError):
+        return exc
+    if is_database_outage(exc):
+        return Unavailable(DATABASE_UNAVAILABLE)
+    return None
 
 
 def validation_messages(exc) -> list[str]:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from . import access
 from .access import Auth
 from .context import Context
-from .errors import Invalid, validation_messages
+from .errors import Invalid, ServiceError, as_service_error, validation_messages
 from .schema import GameRef
 
 __all__ = ["Auth", "UseCase", "command", "query"]
@@ -56,17 +56,21 @@ class UseCase:
                 request = self.request.model_validate(request)
             except ValidationError as exc:
                 raise Invalid(*validation_messages(exc)) from None
-        if self.rate_limit and ctx.limiter is not None:
-            ctx.limiter.hit(self.rate_limit, ctx.client_ip)
         try:
+            if self.rate_limit and ctx.limiter is not None:
+                ctx.limiter.hit(self.rate_limit, ctx.client_ip)
             if isinstance(request, GameRef):  # every non-public request is one (__post_init__)
                 ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth)
             result = self.fn(ctx, request)
             if self.mutable:
                 ctx.db.commit()
-        except BaseException:
-            ctx.db.rollback()
+        except BaseException as exc:
             ctx.pending_events.clear()
+            _rollback(ctx)
+            if isinstance(exc, Exception) and not isinstance(exc, ServiceError):
+                explicit = as_service_error(exc)  # e.g. the database is down: 503, not a crash
+                if explicit is not None:
+                    raise explicit from exc
             raise
         if self.mutable:
             pending, ctx.pending_events = ctx.pending_events, []
@@ -76,6 +80,15 @@ class UseCase:
                 else:
                     ctx.events.emit(room, event, data)
         return result
+
+
+def _rollback(ctx: Context) -> None:
+    """Roll back what failed; on a dead connection the rollback fails too, and the session is
+    reset instead (the pool replaces the connection), so the original failure is what is told."""
+    try:
+        ctx.db.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; nothing was committed
+        ctx.db.close()
 
 
 def _declare(mutable: bool, auth: Auth, rate_limit: str | None):

@@ -5,16 +5,20 @@ projector); ``auth={"token": T}`` (or ``{"code": C, "as": "host"|"player"}`` wit
 session cookie) joins as that host or player and also receives its own picks in ``state``."""
 from __future__ import annotations
 
+import logging
+
 from flask import session
 from flask_socketio import ConnectionRefusedError, emit, join_room  # socketio's, not the builtin
 from pydantic import TypeAdapter
 
 from ..core import access
-from ..core.errors import ServiceError
+from ..core.errors import as_service_error
 from ..core.events import BANK_ROOM, game_room
 from ..game import games, rounds
 from ..runtime import runtime
 from .session_tokens import token_for
+
+log = logging.getLogger(__name__)
 
 # Client events a connected phone may send instead of HTTP requests.
 SOCKET_CALLS = {
@@ -26,28 +30,38 @@ SOCKET_CALLS = {
 def register(socketio) -> None:
     @socketio.on("connect")
     def connect(auth=None):
-        auth = auth if isinstance(auth, dict) else {}
-        code, token = auth.get("code"), auth.get("token")
-        if not code and not token:
-            join_room(BANK_ROOM)
-            return True
-        if not isinstance(code or "", str) or not isinstance(token or "", str):
-            raise _refused(400, ["code and token must be strings"])
-        if token and not code:
-            code = access.code_for_token(runtime().context().db, token)
-        if not token and auth.get("as") in ("host", "player"):
-            token = token_for(session, auth["as"], code)
         try:
-            state = games.get_state(runtime().context(token=token), {"code": code or ""})
-        except ServiceError as exc:
-            raise _refused(exc.status, exc.messages) from None
-        join_room(game_room(state.game.code))
-        session["socket_code"], session["socket_token"] = state.game.code, token
-        emit("state", state.model_dump(mode="json"))
-        return True
+            return _connect(auth)
+        except ConnectionRefusedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every refusal carries its reason and status
+            explicit = as_service_error(exc)
+            if explicit is None:
+                log.exception("Socket.IO connect failed")
+                raise _refused(500, ["Internal server error"]) from None
+            raise _refused(explicit.status, explicit.messages) from None
 
     for event, use_case in SOCKET_CALLS.items():
         socketio.on_event(event, _call_handler(use_case))
+
+
+def _connect(auth) -> bool:
+    auth = auth if isinstance(auth, dict) else {}
+    code, token = auth.get("code"), auth.get("token")
+    if not code and not token:
+        join_room(BANK_ROOM)
+        return True
+    if not isinstance(code or "", str) or not isinstance(token or "", str):
+        raise _refused(400, ["code and token must be strings"])
+    if token and not code:
+        code = access.code_for_token(runtime().context().db, token)
+    if not token and auth.get("as") in ("host", "player"):
+        token = token_for(session, auth["as"], code)
+    state = games.get_state(runtime().context(token=token), {"code": code or ""})
+    join_room(game_room(state.game.code))
+    session["socket_code"], session["socket_token"] = state.game.code, token
+    emit("state", state.model_dump(mode="json"))
+    return True
 
 
 def _refused(status: int, errors: list[str]) -> ConnectionRefusedError:
@@ -63,13 +77,20 @@ def _call_handler(use_case):
     result as ``{"ok": true, "data": ...}`` or ``{"ok": false, "status": N, "errors": [...]}``."""
     adapter = TypeAdapter(use_case.response)
 
-    def handler(data=None):
-        data = dict(data) if isinstance(data, dict) else {}
+    def handler(*args):
+        if len(args) > 1:  # python-socketio would call us with them and never ack
+            return {"ok": False, "status": 400,
+                    "errors": [f"{use_case.name} takes one argument (an object), not {len(args)}"]}
+        data = dict(args[0]) if args and isinstance(args[0], dict) else {}
         data["code"] = session.get("socket_code", "")
         try:
             result = use_case(runtime().context(token=session.get("socket_token")), data)
-        except ServiceError as exc:
-            return {"ok": False, "status": exc.status, "errors": exc.messages}
+        except Exception as exc:  # noqa: BLE001 - a phone is always answered
+            explicit = as_service_error(exc)
+            if explicit is None:
+                log.exception("Socket.IO %s failed", use_case.name)
+                return {"ok": False, "status": 500, "errors": ["Internal server error"]}
+            return {"ok": False, "status": explicit.status, "errors": explicit.messages}
         return {"ok": True, "data": adapter.dump_python(result, mode="json")}
 
     handler.__name__ = f"socket_{use_case.name}"

@@ -1,0 +1,83 @@
+"""How the app talks to its database when the database misbehaves: bounded waits and outages
+told apart from bugs.
+
+A database that is down refuses connections at once; one that is frozen (a stopped process, a
+full disk, a dead network path) accepts TCP and never answers. libpq's ``connect_timeout`` and
+PostgreSQL's ``statement_timeout`` bound what the server still controls; the wait callback below
+bounds the rest on our side, because under eventlet psycopg2 waits on the hub through it."""
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Iterator
+
+# ``DB_TIMEOUT_SECONDS``: connect, statement and lock timeout. The client gives up a little later
+# than the server would, so a slow but live server reports its own reason first.
+CLIENT_GRACE_SECONDS = 2.0
+
+
+def engine_options(url: str, timeout: float) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"check_same_thread": False, "timeout": timeout}}
+    ms = int(timeout * 1000)
+    return {
+        "pool_pre_ping": True, "pool_size": 10, "max_overflow": 20,
+        "pool_timeout": timeout,  # waiting for a free connection is bounded too
+        "connect_args": {
+            "connect_timeout": max(1, int(timeout)),
+            # a statement or a row lock waits at most this long; a transaction left open by a
+            # stuck request holds its locks at most a little longer
+            "options": f"-c statement_timeout={ms} -c lock_timeout={ms} "
+                       f"-c idle_in_transaction_session_timeout={ms * 4}",
+        },
+    }
+
+
+def use_eventlet_wait_callback(timeout: float) -> None:
+    """psycopg2 waits on the eventlet hub (as psycogreen's callback does), but never longer than
+    ``timeout`` per wait. Raising from the callback makes psycopg2 close the connection (no
+    cancel request, which would block on a frozen server); the pool's pre-ping replaces it."""
+    import psycopg2
+    from eventlet.hubs import trampoline
+    from psycopg2 import extensions
+
+    class NoAnswer(psycopg2.OperationalError):
+        pass
+
+    message = f"the database did not answer within {timeout:g} seconds"
+
+    def wait(conn, _timeout=None):
+        while True:
+            state = conn.poll()
+            if state == extensions.POLL_OK:
+                return
+            if state == extensions.POLL_READ:
+                trampoline(conn.fileno(), read=True, timeout=timeout, timeout_exc=NoAnswer(message))
+            elif state == extensions.POLL_WRITE:
+                trampoline(conn.fileno(), write=True, timeout=timeout, timeout_exc=NoAnswer(message))
+            else:
+                raise psycopg2.OperationalError(f"Bad result from poll: {state!r}")
+
+    extensions.set_wait_callback(wait)
+
+
+def client_timeout(timeout: float) -> float:
+    return timeout + CLIENT_GRACE_SECONDS
+
+
+class Deadline(Exception):
+    """Raised into a greenthread that overran ``deadline``."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` when eventlet is running the app (a database wait
+    interrupted this way closes its connection, see above); elsewhere the engine's own timeouts
+    are the bound."""
+    patcher = sys.modules.get("eventlet.patcher")  # never import eventlet just to ask
+    if patcher is None or not patcher.is_monkey_patched("socket"):
+        yield
+        return
+    import eventlet
+    with eventlet.Timeout(seconds, Deadline(f"no answer within {seconds:g} seconds")):
+        yield
