@@ -267,30 +267,3 @@ def test_form_with_too_long_body_keeps_what_was_typed(app, client):
     assert "Body must be at most 500 characters" in page
     assert f'value="{typed}"' in page
     assert stored_bodies(app) == []
-
-
-# ---------------------------------------------------------------- seed command
-
-def test_seed_questions_adds_the_starter_pack_once(app):
-    runner = app.test_cli_runner()
-
-    first = runner.invoke(args=["seed-questions"])
-    assert first.exit_code == 0, first.output
-    assert f"Added {len(bank.STARTER_PACK)} question(s)" in first.output
-    assert stored_bodies(app) == sorted(bank.STARTER_PACK)
-
-    second = runner.invoke(args=["seed-questions"])
-    assert second.exit_code == 0, second.output
-    assert f"Added 0 question(s); the bank holds {len(bank.STARTER_PACK)}." in second.output
-    assert stored_bodies(app) == sorted(bank.STARTER_PACK)
-
-
-def test_seed_questions_keeps_existing_questions(app, client):
-    post(client, {"body": "Who will win?"})  # also in the starter pack
-    post(client, {"body": "Our own question?"})
-
-    result = app.test_cli_runner().invoke(args=["seed-questions"])
-
-    assert result.exit_code == 0, result.output
-    assert f"Added {len(bank.STARTER_PACK) - 1} question(s)" in result.output
-    assert stored_bodies(app) == sorted(set(bank.STARTER_PACK) | {"Our own question?"})

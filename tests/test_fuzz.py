@@ -3,11 +3,11 @@
 headers or schema, no crash.
 
 Each operation gets a fresh game (a player, an open round with a pick — or the stage the
-operation needs) so generated requests reach the game logic, not only 404s; path codes are the
-game's own or generated. Host and player operations authenticate with the token their ``x-role``
+operation needs) and a pack holding its question, so generated requests reach the game logic, not
+only 404s; path codes and slugs are the game's and pack's own or generated. Host and player operations authenticate with the token their ``x-role``
 names (a schemathesis auth provider); operations where a token is optional run once per kind of
 caller. ``FUZZ_EXAMPLES`` (default 40) bounds the examples per operation, generation mode
-(valid or invalid data) and kind of code."""
+(valid or invalid data) and kind of code (or pack slug)."""
 from __future__ import annotations
 
 import os
@@ -98,6 +98,10 @@ class Game:
                              timeout=10).json()
         game = http.post(f"{base}/api/games", json={"question_ids": [question["id"]]}, timeout=10).json()
         self.code, self.host = game["code"], game["host_token"]
+        self.pack = http.post(f"{base}/api/packs", json={"name": f"Fuzzed {uuid.uuid4().hex[:8]}"},
+                              timeout=10).json()["slug"]
+        assert http.post(f"{base}/api/packs/{self.pack}/questions", json={"question_id": question["id"]},
+                         timeout=10).status_code == 201
         api = f"{base}/api/games/{self.code}"
         host = {"Authorization": f"Bearer {self.host}"}
         self.player = http.post(f"{api}/players", json={"name": "Ana"}, timeout=10).json()["token"]
@@ -155,9 +159,10 @@ def test_operation_survives_fuzzing(fuzzing, fuzz_server, http, route, caller):
     log_start = len(fuzz_server.log())
 
     strategies = [operation.as_strategy(mode) for mode in GenerationMode]
-    if route.path_params:  # the game's own code too, so requests get past the lookup
-        strategies += [operation.as_strategy(mode, path_parameters={"code": game.code})
-                       for mode in GenerationMode]
+    own = {"code": game.code, "slug": game.pack}  # real ones too, so requests get past the lookup
+    if route.path_params:
+        strategies += [operation.as_strategy(mode, path_parameters={
+            name: own[name] for name in route.path_params}) for mode in GenerationMode]
 
     @given(case=st.one_of(strategies))
     @settings(max_examples=EXAMPLES * len(strategies), deadline=None, database=None,

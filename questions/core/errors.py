@@ -31,6 +31,11 @@ class Conflict(ServiceError):
     status = 409
 
 
+class TooLarge(ServiceError):
+    """More than a limit allows (an imported file's size or rows)."""
+    status = 413
+
+
 class Unprocessable(ServiceError):
     status = 422
 

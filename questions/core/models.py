@@ -39,6 +39,30 @@ class Question(db.Model):
     updated_at: Mapped[datetime]
 
 
+class Pack(db.Model):
+    """A named set of bank questions a host brings to a night (StarCraft, football, Eurovision)."""
+    __tablename__ = "packs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime]
+
+    questions: Mapped[list[PackQuestion]] = relationship(
+        order_by="PackQuestion.position", cascade="all, delete-orphan")
+
+
+class PackQuestion(db.Model):
+    """A question's place in a pack; a question may be in several packs, or in none."""
+    __tablename__ = "pack_questions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack_id: Mapped[int] = mapped_column(ForeignKey("packs.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    question: Mapped[Question] = relationship()
+    __table_args__ = (UniqueConstraint("pack_id", "question_id"),)
+
+
 class Game(db.Model):
     __tablename__ = "games"
     id: Mapped[int] = mapped_column(primary_key=True)

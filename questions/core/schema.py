@@ -52,22 +52,25 @@ def text_pattern(max_length: int) -> str:
             f"{_SPACE}*$")
 
 
-def Text(label: str, max_length: int):
-    """A trimmed, required single-line string, with messages that name the field."""
+def Text(label: str, max_length: int, required: bool = True):
+    """A trimmed single-line string, with messages that name the field; when not ``required``
+    it may be empty."""
     def clean(value):
         if not isinstance(value, str):
             raise invalid(f"{label} must be a string")
         value = value.strip()
-        if not value:
+        if not value and required:
             raise invalid(f"{label} is required")
         if len(value) > max_length:
             raise invalid(f"{label} must be at most {max_length} characters")
         if any(unicodedata.category(ch) in NOT_ONE_LINE for ch in value):
             raise invalid(f"{label} must be a single line of text")
         return value
+    pattern = text_pattern(max_length) if required else f"^{_SPACE}*$|{text_pattern(max_length)}"
     return Annotated[str, BeforeValidator(clean), WithJsonSchema({
-        "type": "string", "pattern": text_pattern(max_length),
-        "description": f"One line of text, trimmed; 1 to {max_length} characters once trimmed"})]
+        "type": "string", "pattern": pattern,
+        "description": f"One line of text, trimmed; {1 if required else 0} to {max_length} "
+                       "characters once trimmed"})]
 
 
 class Request(BaseModel):
@@ -85,3 +88,10 @@ class GameRef(Request):
 
 class Errors(BaseModel):
     errors: list[str]
+
+
+class Download(BaseModel):
+    """A file a use case produces; the web adapter sends it as an attachment of this type."""
+    filename: str
+    media_type: str
+    content: str

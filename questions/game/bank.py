@@ -49,12 +49,3 @@ def create_question(ctx, request: NewQuestion) -> QuestionOut:
     """Add a question to the bank; every client watching the bank receives ``newquestion``."""
     return QuestionOut.model_validate(insert_question(ctx, request.body))
 
-
-STARTER_PACK = [
-    "Who will win?",
-    "First to expand?",
-    "First to scout a building?",
-    "First to max supply?",
-    "First unit lost?",
-    "Who gets the first kill?",
-]

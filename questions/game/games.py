@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..core.access import hash_token, new_token
-from ..core.errors import Conflict, Invalid, Unprocessable
+from ..core.errors import Conflict, Invalid, NotFound, Unprocessable
 from ..core.events import game_room
 from ..core.models import (
     Game,
@@ -28,7 +28,9 @@ from ..core.schema import GameRef
 from ..core.usecase import Auth, command, query
 from . import scoring
 from .bank import insert_question
+from .packs import find_pack
 from .schema import (
+    MAX_GAME_QUESTIONS,
     AddGameQuestion,
     Answer,
     GameCreated,
@@ -42,6 +44,7 @@ from .schema import (
     PlayerCreated,
     PlayerOut,
 )
+from .spreadsheet import csv_safe
 from .views import current_round, game_view, leaderboard_view, shared_state, viewer
 
 # No look-alikes (B/8, I/L/1, O/0, S/5, Z/2): a code read off a projector across a bar.
@@ -69,10 +72,20 @@ def name_key(name: str) -> str:
 
 @command(rate_limit="create")
 def create_game(ctx, request: NewGame) -> GameCreated:
-    """Start a game from chosen bank questions; answers the host's secret token."""
-    ids = list(dict.fromkeys(request.question_ids))
+    """Start a game from a pack and/or chosen bank questions; answers the host's secret token."""
+    ids = list(request.question_ids)
+    if request.pack is not None:
+        try:
+            pack = find_pack(ctx.db, request.pack)
+        except NotFound:
+            raise Invalid(f"Unknown pack: {request.pack}") from None
+        ids = [pq.question_id for pq in pack.questions] + ids
+    ids = list(dict.fromkeys(ids))
     if not ids:
-        raise Invalid("Pick at least one question")
+        raise Invalid("Pick at least one question" if request.pack is None
+                      else "That pack has no questions yet")
+    if len(ids) > MAX_GAME_QUESTIONS:
+        raise Invalid(f"A game takes at most {MAX_GAME_QUESTIONS} questions; these are {len(ids)}")
     found = {q.id: q for q in ctx.db.scalars(select(Question).where(Question.id.in_(ids)))}
     missing = [str(i) for i in ids if i not in found]
     if missing:
@@ -185,12 +198,6 @@ def get_leaderboard(ctx, request: LeaderboardPage) -> Leaderboard:
     return leaderboard_view(ctx.db, ctx.game, request.limit, request.offset)
 
 
-def _csv_safe(value):
-    """Keep spreadsheets from running a name like ``=HYPERLINK(...)`` as a formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @query()
 def results_csv(ctx, request: GameRef) -> str:
     """The results as CSV: rank, name, total and points per round."""
@@ -202,6 +209,6 @@ def results_csv(ctx, request: GameRef) -> str:
     writer = csv.writer(out)
     writer.writerow(["rank", "name", "score", *[f"round {n}" for n in numbers]])
     for s in scoring.standings(ctx.db, game.id):
-        writer.writerow([s.rank, _csv_safe(s.name), s.score,
+        writer.writerow([s.rank, csv_safe(s.name), s.score,
                          *[per_round.get((s.player_id, n), 0) for n in numbers]])
     return out.getvalue()

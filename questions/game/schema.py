@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from ..core.models import GameStatus, RoundState
 from ..core.schema import GameRef, Request, Text, UtcDateTime, invalid
@@ -16,6 +16,8 @@ QuestionId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 PlayerName = Text("Name", 24)
 Contender = Text("Contender", 40)
 Title = Text("Title", 80)
+# A pack's slug as a reference: one that cannot exist is simply not found.
+PackSlug = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True)]
 
 
 def _distinct_contenders(names: list[str]) -> list[str]:
@@ -30,7 +32,9 @@ def _distinct_contenders(names: list[str]) -> list[str]:
 # ---- requests
 
 class NewGame(Request):
-    question_ids: Annotated[list[QuestionId], Field(max_length=MAX_GAME_QUESTIONS)]
+    """The game's questions: a pack's, chosen ones, or both (the pack's first)."""
+    question_ids: Annotated[list[QuestionId], Field(max_length=MAX_GAME_QUESTIONS)] = []
+    pack: PackSlug | None = Field(None, description="Slug of a pack whose questions the game takes")
     title: Title | None = None
 
 

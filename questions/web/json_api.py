@@ -8,6 +8,7 @@ from pydantic import TypeAdapter
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..core.errors import Invalid, Unauthorized
+from ..core.schema import Download
 from ..runtime import context
 from . import openapi
 from .routes import ROUTES, Route
@@ -69,6 +70,9 @@ def make_view(route: Route):
     def view(**path_args):
         ctx = context(token=bearer_token())
         result = route.use_case(ctx, parse(route, path_args))
+        if isinstance(result, Download):
+            return Response(result.content, status=route.status, mimetype=result.media_type, headers={
+                "Content-Disposition": f'attachment; filename="{result.filename}"'})
         if route.media_type != "application/json":
             return Response(result, status=route.status, mimetype=route.media_type)
         return jsonify(adapter.dump_python(result, mode="json")), route.status

@@ -6,8 +6,10 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
+from ..core.access import MAX_CODE_LENGTH
 from ..core.schema import Errors
 from ..core.usecase import Auth
+from ..game.packs import MAX_SLUG
 from .routes import ROUTES, Route
 
 REF = "#/components/schemas/{model}"
@@ -16,6 +18,8 @@ STATUS_TEXT = {200: "OK", 201: "Created", 400: "Invalid request", 401: "Missing 
                413: "Request body too large", 422: "Name is already taken", 429: "Too many requests",
                500: "Internal server error"}
 ANY_ROUTE_ERRORS = (401, 500)
+# longer values are never found (404): see access.find_game and packs.find_pack
+PATH_PARAM_LENGTH = {"code": MAX_CODE_LENGTH, "slug": MAX_SLUG}
 
 
 def _schema(annotation: Any, mode: str, defs: dict) -> dict:
@@ -48,7 +52,8 @@ def _body_schema(route: Route, defs: dict) -> dict | None:
 
 def _parameters(route: Route, body: dict | None) -> list[dict]:
     params = [{"name": name, "in": "path", "required": True,
-               "schema": {"type": "string", "minLength": 1, "maxLength": 12}} for name in route.path_params]
+               "schema": {"type": "string", "minLength": 1, "maxLength": PATH_PARAM_LENGTH[name]}}
+              for name in route.path_params]
     if not route.use_case.mutable and body:
         for name, prop in body["properties"].items():
             params.append({"name": name, "in": "query", "required": name in body.get("required", []),
@@ -63,7 +68,7 @@ def _operation(route: Route, defs: dict) -> dict:
         "operationId": use_case.name,
         "summary": use_case.summary,
         "description": (use_case.fn.__doc__ or "").strip(),
-        "tags": ["questions" if route.path.startswith("/api/questions") else "games"],
+        "tags": [route.path.split("/")[2]],
         "x-mutable": use_case.mutable,
         "parameters": _parameters(route, body),
         "responses": {},
@@ -71,10 +76,8 @@ def _operation(route: Route, defs: dict) -> dict:
     if use_case.mutable and body:
         op["requestBody"] = {"required": bool(body.get("required")),
                              "content": {"application/json": {"schema": body}}}
-    if route.media_type == "application/json":
-        content = {"application/json": {"schema": _schema(use_case.response, "serialization", defs)}}
-    else:
-        content = {route.media_type: {"schema": {"type": "string"}}}
+    content = {media_type: {"schema": _schema(annotation, "serialization", defs)}
+               for media_type, annotation in route.media_types.items()}
     op["responses"][str(route.status)] = {"description": STATUS_TEXT.get(route.status, "OK"),
                                           "content": content}
     # Any route answers 401 to a malformed Authorization header (json_api.bearer_token), and 500.

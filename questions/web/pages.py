@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Callable
 
 import segno
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..core.errors import Conflict, Invalid, NotFound, ServiceError, Unprocessable
-from ..game import bank, games, rounds
+from ..core.extensions import csrf
+from ..game import bank, games, packs, rounds, transfer
 from ..game.schema import GameState
 from ..runtime import context, runtime
 from .session_tokens import remember_token, token_for
@@ -27,6 +29,10 @@ def run_form(use_case, data: dict, token: str | None = None):
         return use_case(context(token=token), data), [], 200
     except ServiceError as exc:
         return None, exc.messages, exc.status
+
+
+# room for a multipart body's boundaries and headers around the largest file an import takes
+UPLOAD_OVERHEAD = 64 * 1024
 
 
 def join_url(code: str) -> str:
@@ -58,17 +64,58 @@ def question_from_form(form) -> dict:
     return {}
 
 
+def render_bank(errors=(), status=200, import_errors=(), body="", pack=None):
+    """The bank grouped by pack (or the pack the ``?pack=`` filter names), with its forms."""
+    errors = list(errors)
+    try:
+        view = packs.bank_by_pack(context(), {"pack": request.args.get("pack")})
+    except NotFound as exc:
+        view, status = packs.bank_by_pack(context(), {}), 404
+        errors += exc.messages
+    report = {key: request.args.get(key, type=int)
+              for key in ("imported", "duplicates", "linked") if key in request.args}
+    return render_template("questions.html", bank=view, errors=errors,
+                           import_errors=list(import_errors), no_pack=packs.NO_PACK,
+                           added=request.args.get("added", type=int), report=report,
+                           body=body, pack=view.pack if pack is None else pack), status
+
+
 @bp.route("/questions", methods=["GET", "POST"])
 def questions():
-    errors, body, status = [], "", 200
     if request.method == "POST":
-        body = request.form.get("body", "")
-        created, errors, status = run_form(bank.create_question, {"body": body})
+        body, pack = request.form.get("body", ""), request.form.get("pack", "")
+        if pack and pack != packs.NO_PACK:
+            created, errors, status = run_form(packs.add_pack_question, {"slug": pack, "body": body})
+        else:
+            created, errors, status = run_form(bank.create_question, {"body": body})
         if created is not None:
-            return redirect(url_for("pages.questions", added=created.id), code=303)
-    listed = bank.list_questions(context(), {})
-    return render_template("questions.html", questions=listed, errors=errors, body=body,
-                           added=request.args.get("added", type=int)), status
+            return redirect(url_for("pages.questions", added=created.id,
+                                    pack=request.args.get("pack")), code=303)
+        return render_bank(errors, status, body=body, pack=pack)
+    return render_bank()
+
+
+@bp.route("/questions/import", methods=["POST"])
+@csrf.exempt  # the app-wide check reads the form under the 64 KiB limit; this one is checked below
+def import_questions():
+    """Import an uploaded file; it may be 2 MB (plus the multipart wrapping)."""
+    request.max_content_length = transfer.MAX_IMPORT_BYTES + UPLOAD_OVERHEAD
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        limit = transfer.MAX_IMPORT_BYTES // 1024 // 1024
+        return render_bank(status=413, import_errors=[
+            f"The file is too large: the limit is {limit} MB. Nothing was imported."])
+    if current_app.config["WTF_CSRF_ENABLED"]:  # what the app-wide check would have done
+        csrf.protect()
+    if upload is None or not upload.filename:
+        return render_bank(status=400, import_errors=["Choose a CSV or JSON file to import"])
+    report, errors, status = run_form(transfer.import_questions, {
+        "content": upload.stream.read(transfer.MAX_IMPORT_BYTES + 1), "filename": upload.filename})
+    if errors:
+        return render_bank(status=status, import_errors=["Nothing was imported.", *errors])
+    return redirect(url_for("pages.questions", imported=report.added,
+                            duplicates=report.duplicates, linked=report.linked), code=303)
 
 
 @bp.route("/", methods=["GET", "POST"])

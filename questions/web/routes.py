@@ -3,9 +3,10 @@ the OpenAPI document are both built from this one table."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.usecase import Auth, UseCase
-from ..game import bank, games, rounds
+from ..game import bank, games, packs, rounds, transfer
 
 
 @dataclass(frozen=True)
@@ -15,13 +16,21 @@ class Route:
     use_case: UseCase
     status: int = 200
     errors: tuple[int, ...] = ()  # beyond those implied by auth, input and the path
-    media_type: str = "application/json"
+    # the success answer's media type, or for a route with several (a file in a chosen format)
+    # each media type with what it holds: ``{"text/csv": str, "application/json": SomeModel}``
+    media_type: str | dict[str, Any] = "application/json"
 
     def __post_init__(self):
         # reads are GETs with no body, writes are never GETs: the two are declared apart
         if self.use_case.mutable == (self.method == "GET"):
             raise ValueError(f"{self.method} {self.path}: method does not match a "
                              f"{'command' if self.use_case.mutable else 'query'}")
+
+    @property
+    def media_types(self) -> dict[str, Any]:
+        if isinstance(self.media_type, dict):
+            return self.media_type
+        return {self.media_type: self.use_case.response if self.media_type == "application/json" else str}
 
     @property
     def path_params(self) -> list[str]:
@@ -50,6 +59,12 @@ class Route:
 ROUTES: list[Route] = [
     Route("GET", "/api/questions", bank.list_questions),
     Route("POST", "/api/questions", bank.create_question, status=201),
+    Route("GET", "/api/packs", packs.list_packs),
+    Route("POST", "/api/packs", packs.create_pack, status=201, errors=(409,)),
+    Route("GET", "/api/packs/{slug}", packs.get_pack),
+    Route("POST", "/api/packs/{slug}/questions", packs.add_pack_question, status=201, errors=(409,)),
+    Route("GET", "/api/packs/{slug}/export", transfer.export_pack,
+          media_type={"application/json": transfer.PackFile, "text/csv": str}),
     Route("POST", "/api/games", games.create_game, status=201),
     Route("GET", "/api/games/{code}", games.get_game),
     Route("GET", "/api/games/{code}/state", games.get_state),

@@ -1,8 +1,8 @@
-// Keeps the question bank list live: inserts each `newquestion` in body order.
+// Keeps the question bank live: a new question goes into "Not in a pack" in body order, a question
+// added to a pack moves into that pack's list (pack order: last), and an import offers a reload.
 (function () {
   "use strict";
-  var list = document.getElementById("question-list");
-  if (!list || typeof io === "undefined") return;
+  if (!document.querySelector(".question-list") || typeof io === "undefined") return;
   document.documentElement.classList.add("js");  // hides the no-JavaScript "Refresh" link
   var status = document.getElementById("connection");
   function setStatus(online) {
@@ -10,23 +10,55 @@
     status.textContent = online ? "● Live" : "Reconnecting…";
     status.className = "connection " + (online ? "online" : "offline");
   }
+  function loose() { return document.getElementById("question-list"); }
+  function packList(slug) {
+    return Array.prototype.find.call(document.querySelectorAll("[data-pack-list]"), function (ul) {
+      return ul.dataset.packList === slug;
+    });
+  }
+  function recount(list) {
+    var count = list.parentNode.querySelector("h3 .muted");
+    if (count) count.textContent = "(" + list.querySelectorAll("li[data-id]").length + ")";
+  }
+  function item(q) {
+    var li = document.createElement("li");
+    li.dataset.id = q.id;
+    li.textContent = q.body;
+    li.className = "fresh";
+    return li;
+  }
+  function insert(list, q, sorted) {
+    if (list.querySelector('[data-id="' + q.id + '"]')) return;
+    var empty = list.querySelector(".empty");
+    if (empty) empty.remove();
+    var before = sorted ? Array.prototype.find.call(list.children, function (li) {
+      return li.textContent.localeCompare(q.body) > 0;
+    }) : null;
+    list.insertBefore(item(q), before || null);
+    recount(list);
+  }
   var socket = io({ transports: ["websocket", "polling"] });
   socket.on("connect", function () { setStatus(true); });
   socket.on("disconnect", function () { setStatus(false); });
   socket.on("connect_error", function () { setStatus(false); });
   socket.on("newquestion", function (q) {
-    if (list.querySelector('[data-id="' + q.id + '"]')) return;
-    var empty = list.querySelector(".empty");
-    if (empty) empty.remove();
-    var item = document.createElement("li");
-    item.dataset.id = q.id;
-    item.textContent = q.body;
-    item.className = "fresh";
-    var before = Array.prototype.find.call(list.children, function (li) {
-      return li.textContent.localeCompare(q.body) > 0;
-    });
-    list.insertBefore(item, before || null);
-    var count = document.getElementById("question-count");
-    if (count) count.textContent = "(" + list.querySelectorAll("li[data-id]").length + ")";
+    if (loose()) insert(loose(), q, true);
+  });
+  socket.on("pack_question_added", function (data) {
+    var list = loose();
+    var old = list && list.querySelector('[data-id="' + data.question.id + '"]');
+    if (old) { old.remove(); recount(list); }
+    var target = packList(data.pack);
+    if (target) insert(target, data.question, false);
+  });
+  socket.on("questions_imported", function (data) {
+    var notice = document.getElementById("bank-notice");
+    if (!notice) return;
+    notice.textContent = data.added + " question(s) were imported. ";
+    var link = document.createElement("a");
+    link.href = window.location.href;
+    link.textContent = "Show them";
+    notice.appendChild(link);
+    notice.hidden = false;
   });
 })();
