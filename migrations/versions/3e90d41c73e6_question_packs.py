@@ -1,7 +1,7 @@
 """question packs
 
 Revision ID: 3e90d41c73e6
-Revises: cd1dcdca0c3a
+Revises: 3f6c2b7e9a10
 Create Date: 2026-11-26 08:10:24.858007
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3e90d41c73e6'
-down_revision = 'cd1dcdca0c3a'
+down_revision = '3f6c2b7e9a10'
 branch_labels = None
 depends_on = None
 
