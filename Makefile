@@ -1,18 +1,33 @@
-# Callit — `make run` serves the app on SQLite; `make test` runs the whole suite.
+# Callit — `make run` serves the app on SQLite; `make test` checks the code and runs the whole suite.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 FLASK   = FLASK_APP=questions:create_app $(BIN)/flask
 
-.PHONY: run test install migrate seed bench clean
+.PHONY: run test lint install dev lock migrate seed bench clean
 
+# what the app runs on (requirements.txt); tests, benchmarks and checks add requirements-dev.txt
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(BIN)/activate
 
+$(VENV)/.dev-installed: requirements-dev.txt $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
 install: $(BIN)/activate
+
+dev: $(VENV)/.dev-installed
+
+# Pin the closure of requirements.in / requirements-dev.in (existing pins are kept unless
+# an .in file asks otherwise; `make lock UPGRADE=--upgrade` moves everything to the latest).
+LOCK = $(BIN)/uv pip compile --universal --python-version 3.11 --custom-compile-command "make lock" \
+       --no-emit-index-url --quiet $(UPGRADE)
+lock: dev
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt
 
 migrate: install
 	$(FLASK) db upgrade
@@ -23,10 +38,14 @@ seed: migrate
 run: seed
 	$(BIN)/python app.py
 
-test: install
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy questions
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install
+bench: dev
 	$(BIN)/python -m bench.run --short
 
 clean:

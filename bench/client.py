@@ -56,7 +56,7 @@ class Arrivals:
             self.waiters[event] = (count, future)
             try:
                 await asyncio.wait_for(future, timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return list(times)
 

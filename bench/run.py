@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -122,7 +122,8 @@ class Server:
         if redis_url:
             env["REDIS_URL"] = redis_url
         self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([python, os.environ.get("BENCH_APP", "app.py")], cwd=ROOT, env=env, stdout=self.log,
+        app = os.environ.get("BENCH_APP", "app.py")
+        self.process = subprocess.Popen([python, app], cwd=ROOT, env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.profiler: subprocess.Popen | None = None
 
@@ -487,7 +488,7 @@ def table(report: dict) -> str:
             f"{fmt(cn['seconds'])} s" + ("" if cn["connected"] == r["phones"] else f" ({cn['failed']} failed)"),
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |" for row in rows]
+    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     targets = [f"- {name}: {fmt(t['measured_ms'])} ms vs ≤ {t['target_ms']:g} ms → "
                f"{'met' if t['met'] else 'NOT met'}" for name, t in report["targets"].items()]
@@ -512,7 +513,7 @@ def check_targets(results: list[dict]) -> dict:
 
 def write_results(report: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"{stamp}{'-short' if report['short'] else ''}.json"
     text = json.dumps(report, indent=2) + "\n"
     for target in (path, RESULTS / "latest.json"):
@@ -541,7 +542,7 @@ async def main_async(args) -> dict:
     for n in args.sizes:
         results.append(await bench_lobby(n, args, log_dir))
     return {
-        "started_at": args.started_at, "finished_at": datetime.now(timezone.utc).isoformat(),
+        "started_at": args.started_at, "finished_at": datetime.now(UTC).isoformat(),
         "short": args.short, "commit": git_commit(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
@@ -584,7 +585,7 @@ def parse_args(argv=None):
     args.redis_url = (os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0") if args.redis else None
     args.python = sys.executable
     args.py_spy = str(Path(sys.executable).with_name("py-spy"))
-    args.started_at = datetime.now(timezone.utc).isoformat()
+    args.started_at = datetime.now(UTC).isoformat()
     return args
 
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -69,34 +71,34 @@ class Settings:
     testing: bool = False
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
-        env = os.environ if env is None else env
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        env = os.environ if environ is None else environ
         instance_dir = Path(env.get("INSTANCE_DIR", INSTANCE_DIR))
         database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'callit.sqlite3'}"
         if database_url.startswith("sqlite:///"):
             instance_dir.mkdir(parents=True, exist_ok=True)
-        values = dict(
-            database_url=normalise_database_url(database_url),
-            secret_key=env.get("SECRET_KEY") or _secret_key(instance_dir),
-            redis_url=env.get("REDIS_URL") or None,
-            redis_channel=env.get("REDIS_CHANNEL") or "callit",
-            host=env.get("HOST", "127.0.0.1"),
-            port=int(env.get("PORT", "5000")),
-            async_mode=env.get("ASYNC_MODE") or None,
-            public_url=env.get("PUBLIC_URL") or None,
-            rate_limit_join_per_minute=int(env.get("RATE_LIMIT_JOIN_PER_MINUTE", "600")),
-            rate_limit_create_per_minute=int(env.get("RATE_LIMIT_CREATE_PER_MINUTE", "60")),
-            trust_proxy=_flag(env.get("TRUST_PROXY")),
-            max_connections=int(env.get("MAX_CONNECTIONS", "12000")),
-            rate_limit_read_per_minute=int(env.get("RATE_LIMIT_READ_PER_MINUTE", "3000")),
-            rate_limit_bank_per_minute=int(env.get("RATE_LIMIT_BANK_PER_MINUTE", "60")),
-            socket_event_burst=int(env.get("SOCKET_EVENT_BURST", "10")),
-            socket_events_per_second=float(env.get("SOCKET_EVENTS_PER_SECOND", "5")),
-            address_event_burst=int(env.get("ADDRESS_EVENT_BURST", "1000")),
-            address_events_per_second=float(env.get("ADDRESS_EVENTS_PER_SECOND", "400")),
-            db_timeout_seconds=float(env.get("DB_TIMEOUT_SECONDS", "5")),
-            idle_timeout_seconds=float(env.get("IDLE_TIMEOUT_SECONDS", "10")),
-            secure_cookies=_flag(env.get("SECURE_COOKIES")),
-        )
+        values: dict[str, Any] = {
+            "database_url": normalise_database_url(database_url),
+            "secret_key": env.get("SECRET_KEY") or _secret_key(instance_dir),
+            "redis_url": env.get("REDIS_URL") or None,
+            "redis_channel": env.get("REDIS_CHANNEL") or "callit",
+            "host": env.get("HOST", "127.0.0.1"),
+            "port": int(env.get("PORT", "5000")),
+            "async_mode": env.get("ASYNC_MODE") or None,
+            "public_url": env.get("PUBLIC_URL") or None,
+            "rate_limit_join_per_minute": int(env.get("RATE_LIMIT_JOIN_PER_MINUTE", "600")),
+            "rate_limit_create_per_minute": int(env.get("RATE_LIMIT_CREATE_PER_MINUTE", "60")),
+            "trust_proxy": _flag(env.get("TRUST_PROXY")),
+            "max_connections": int(env.get("MAX_CONNECTIONS", "12000")),
+            "rate_limit_read_per_minute": int(env.get("RATE_LIMIT_READ_PER_MINUTE", "3000")),
+            "rate_limit_bank_per_minute": int(env.get("RATE_LIMIT_BANK_PER_MINUTE", "60")),
+            "socket_event_burst": int(env.get("SOCKET_EVENT_BURST", "10")),
+            "socket_events_per_second": float(env.get("SOCKET_EVENTS_PER_SECOND", "5")),
+            "address_event_burst": int(env.get("ADDRESS_EVENT_BURST", "1000")),
+            "address_events_per_second": float(env.get("ADDRESS_EVENTS_PER_SECOND", "400")),
+            "db_timeout_seconds": float(env.get("DB_TIMEOUT_SECONDS", "5")),
+            "idle_timeout_seconds": float(env.get("IDLE_TIMEOUT_SECONDS", "10")),
+            "secure_cookies": _flag(env.get("SECURE_COOKIES")),
+        }
         values.update(overrides)
         return cls(**values)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 # ``DB_TIMEOUT_SECONDS``: connect, statement and lock timeout. The client gives up a little later
 # than the server would, so a slow but live server reports its own reason first.

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from flask import Flask, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFError
 from socketio.packet import Packet
 from sqlalchemy import event, text
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli
@@ -43,10 +44,9 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # a meetup night is long; the token is bound to the session anyway
         TESTING=settings.testing,
-        JSON_SORT_KEYS=False,
     )
-    app.json.sort_keys = False
     app.session_interface = HttpsAwareSessions(always_secure=settings.secure_cookies)
+    app.json = UnsortedJSON(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     app.extensions["callit"] = Runtime(settings=settings, events=events,
                                        clock=clock, socketio=socketio, limiter=_limiter(settings))
     if settings.trust_proxy:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     api = json_api.blueprint()
     csrf.exempt(api)  # the API authenticates with bearer tokens, never cookies
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     cli.register(app)
     _register_error_handlers(app)
     app.after_request(security_headers)
-    app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)  # outside Flask-SocketIO's middleware
+    app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)  # type: ignore[method-assign]  # outside Flask-SocketIO's
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
 
@@ -90,6 +90,11 @@ class HttpsAwareSessions(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app) -> bool:
         return self.always_secure or super().get_cookie_secure(app) or request.is_secure
+
+
+class UnsortedJSON(DefaultJSONProvider):
+    """JSON answers keep the models' field order (``id`` first), not alphabetical order."""
+    sort_keys = False
 
 
 # seconds between two sends of these events to one room (see ThrottledEvents)
@@ -205,8 +210,9 @@ def _register_error_handlers(app: Flask) -> None:
             405: f"Method {request.method} is not allowed here",
             413: f"Request body is too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)",
         }
-        response = respond(exc.code or 500, [messages.get(exc.code, exc.description or exc.name)])
-        if exc.code == 405 and exc.valid_methods:
+        status = exc.code or 500
+        response = respond(status, [messages.get(status, exc.description or exc.name)])
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             body, status = response
             return body, status, {"Allow": ", ".join(exc.valid_methods)}
         return response

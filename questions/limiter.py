@@ -3,8 +3,9 @@ in Redis when configured, otherwise in the database. Nothing is kept in process 
 from __future__ import annotations
 
 import time
+from typing import cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from .core.errors import TooManyRequests
@@ -50,7 +51,7 @@ class DatabaseCounter:
     def increment(self, key: str, ttl: int) -> int:
         expires = int(time.time()) + ttl * 2
         with self.engine_getter().begin() as conn:
-            table = RateLimit.__table__
+            table = cast(Table, RateLimit.__table__)
             bumped = conn.execute(update(table).where(table.c.key == key)
                                   .values(count=table.c.count + 1).returning(table.c.count)).first()
             if bumped is not None:

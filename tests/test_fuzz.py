@@ -4,10 +4,11 @@ headers or schema, no crash.
 
 Each operation gets a fresh game (a player, an open round with a pick — or the stage the
 operation needs) and a pack holding its question, so generated requests reach the game logic, not
-only 404s; path codes and slugs are the game's and pack's own or generated. Host and player operations authenticate with the token their ``x-role``
-names (a schemathesis auth provider); operations where a token is optional run once per kind of
-caller. ``FUZZ_EXAMPLES`` (default 40) bounds the examples per operation, generation mode
-(valid or invalid data) and kind of code (or pack slug)."""
+only 404s; path codes and slugs are the game's and pack's own or generated. Host and player
+operations authenticate with the token their ``x-role`` names (a schemathesis auth provider);
+operations where a token is optional run once per kind of caller. ``FUZZ_EXAMPLES`` (default 40)
+bounds the examples per operation, generation mode (valid or invalid data) and kind of code (or
+pack slug)."""
 from __future__ import annotations
 
 import os

@@ -37,12 +37,12 @@ def run_import(ctx, content: bytes, filename="questions.csv"):
 
 def test_csv_import_creates_questions_and_packs_and_skips_duplicates(app, ctx, client, events):
     client.post("/api/questions", json={"body": "Who wins?"})
-    content = ("body,pack\n"
-               "Who scores first?,Football\n"
-               "  who WINS?  ,Football\n"        # the bank's question, put into the pack
-               "Who leads at half time?,\n"
-               "Who scores first?,Sports night\n"  # earlier row's question, in a second pack
-               ",\n").encode()
+    content = (b"body,pack\n"
+               b"Who scores first?,Football\n"
+               b"  who WINS?  ,Football\n"        # the bank's question, put into the pack
+               b"Who leads at half time?,\n"
+               b"Who scores first?,Sports night\n"  # earlier row's question, in a second pack
+               b",\n")
 
     report = run_import(ctx, content)
 

@@ -166,7 +166,7 @@ def test_every_event_reaches_its_own_game_room_only(api, phones):
         assert phone.next("player_joined") == {"id": ana["id"], "name": "Ana", "score": 0}
     ana_phone = phones("Ana", {"token": a.tokens["Ana"]})
     assert ana_phone.next("state")["you"] == {"role": "player", "player_id": ana["id"], "name": "Ana"}
-    bo = a.join("Bo")
+    a.join("Bo")
     bo_phone = phones("Bo", {"code": a.code, "token": a.tokens["Bo"]})
     assert bo_phone.next("state")["you"]["name"] == "Bo"
     a_room += [ana_phone, bo_phone]

@@ -344,7 +344,7 @@ def test_docs_page_loads_only_same_origin_vendored_assets(client):
 
 def test_docs_page_csp_allows_only_its_own_origin(client):
     csp = client.get("/api/docs").headers["Content-Security-Policy"]
-    directives = dict((d.split()[0], d.split()[1:]) for d in csp.split(";") if d.strip())
+    directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
     for name in ("script-src", "style-src", "connect-src", "default-src"):
         assert directives[name] == ["'self'"], name
 

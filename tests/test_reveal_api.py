@@ -43,7 +43,7 @@ def test_the_split_is_absent_everywhere_before_the_lock_and_counts_the_picks_aft
                                               "/api/games/{code}/rounds/current"}
     for path, reader, body in reads:
         assert '"split"' not in body or '"split":null' in body.replace(" ", ""), (path, reader, body)
-    for room, event, data in events.sent:
+    for _room, event, data in events.sent:
         assert "split" not in json.dumps(data) or "\"split\": null" in json.dumps(data), (event, data)
 
     events.sent.clear()

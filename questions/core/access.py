@@ -5,6 +5,7 @@ import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select
 
@@ -12,6 +13,9 @@ from .errors import Forbidden, NotFound, Unauthorized
 from .models import Game, GameStatus, Player
 
 MAX_CODE_LENGTH = 12
+
+
+Role = Literal["host", "player", "anonymous"]
 
 
 class Auth(enum.Enum):
@@ -53,7 +57,7 @@ def find_game(db, code: str) -> Game:
 
 @dataclass(frozen=True)
 class Caller:
-    role: str  # "host", "player" or "anonymous"
+    role: Role
     player: Player | None = None
 
 

@@ -3,11 +3,12 @@
 Built per request by each adapter from the app's shared parts; tests build their own."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from ..config import Settings
 from .events import EventSink
@@ -15,12 +16,12 @@ from .events import EventSink
 
 def utcnow() -> datetime:
     """Naive UTC: SQLite keeps no zone, so every timestamp is stored as UTC without one."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
 class Context:
-    db: Session
+    db: Session | scoped_session[Any]  # a request's scoped session, or a test's own
     events: EventSink
     settings: Settings
     clock: Callable[[], datetime] = utcnow
@@ -40,6 +41,6 @@ class Context:
         """After commit (and after the events queued before), disconnect everyone from ``room``."""
         self.pending_events.append((room, None, None))
 
-    def for_caller(self, token: str | None, client_ip: str | None = None) -> "Context":
+    def for_caller(self, token: str | None, client_ip: str | None = None) -> Context:
         return replace(self, token=token, client_ip=client_ip, game=None, caller=None,
                        pending_events=[])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,7 +32,13 @@ def state_type(states: type[enum.StrEnum], name: str) -> Enum:
                 validate_strings=True, values_callable=lambda members: [m.value for m in members])
 
 
-class Question(db.Model):
+if TYPE_CHECKING:  # what Flask-SQLAlchemy's generated ``db.Model`` is, for the type checker
+    from sqlalchemy.orm import DeclarativeBase as Model
+else:
+    Model = db.Model
+
+
+class Question(Model):
     __tablename__ = "questions"
     id: Mapped[int] = mapped_column(primary_key=True)
     body: Mapped[str] = mapped_column(String(500))
@@ -39,7 +46,7 @@ class Question(db.Model):
     updated_at: Mapped[datetime]
 
 
-class Pack(db.Model):
+class Pack(Model):
     """A named set of bank questions a host brings to a night (StarCraft, football, Eurovision)."""
     __tablename__ = "packs"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,7 +59,7 @@ class Pack(db.Model):
         order_by="PackQuestion.position", cascade="all, delete-orphan")
 
 
-class PackQuestion(db.Model):
+class PackQuestion(Model):
     """A question's place in a pack; a question may be in several packs, or in none."""
     __tablename__ = "pack_questions"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,7 +70,7 @@ class PackQuestion(db.Model):
     __table_args__ = (UniqueConstraint("pack_id", "question_id"),)
 
 
-class Game(db.Model):
+class Game(Model):
     __tablename__ = "games"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(4))
@@ -95,7 +102,7 @@ class Game(db.Model):
         self.ended_at = now
 
 
-class GameQuestion(db.Model):
+class GameQuestion(Model):
     __tablename__ = "game_questions"
     id: Mapped[int] = mapped_column(primary_key=True)
     game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"))
@@ -105,7 +112,7 @@ class GameQuestion(db.Model):
     __table_args__ = (UniqueConstraint("game_id", "question_id"),)
 
 
-class Player(db.Model):
+class Player(Model):
     __tablename__ = "players"
     id: Mapped[int] = mapped_column(primary_key=True)
     game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"))
@@ -117,7 +124,7 @@ class Player(db.Model):
     __table_args__ = (UniqueConstraint("game_id", "name_key"),)
 
 
-class Round(db.Model):
+class Round(Model):
     __tablename__ = "rounds"
     id: Mapped[int] = mapped_column(primary_key=True)
     game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"))
@@ -195,7 +202,7 @@ class Round(db.Model):
         self.scored_at = now
 
 
-class RoundQuestion(db.Model):
+class RoundQuestion(Model):
     __tablename__ = "round_questions"
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
@@ -206,7 +213,7 @@ class RoundQuestion(db.Model):
     __table_args__ = (UniqueConstraint("round_id", "question_id"),)
 
 
-class Pick(db.Model):
+class Pick(Model):
     __tablename__ = "picks"
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
@@ -217,7 +224,7 @@ class Pick(db.Model):
     __table_args__ = (UniqueConstraint("round_id", "player_id", "question_id"),)
 
 
-class RateLimit(db.Model):
+class RateLimit(Model):
     """Request counters for rate limits, when no Redis is configured."""
     __tablename__ = "rate_limits"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import (
@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 
 
 def _iso_utc(value: datetime) -> str:
-    return value.replace(tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 
 UtcDateTime = Annotated[
@@ -39,7 +39,7 @@ def invalid(message: str) -> PydanticCustomError:
 # Control characters and line/paragraph separators make text span lines (or hide in it);
 # lone surrogates (JSON "\\ud800") are not text at all and no database can store them.
 NOT_ONE_LINE = ("Cc", "Zl", "Zp", "Cs")
-# ``Text``'s rule as a JSON Schema pattern, exactly: optional surrounding whitespace (what
+# ``one_line``'s rule as a JSON Schema pattern, exactly: optional surrounding whitespace (what
 # ``str.strip`` removes), then 1..max characters that start and end visibly and hold no
 # control character or line break. ``maxLength`` would count the whitespace that is trimmed.
 _SPACE = r"[\t\n\u000b\u000c\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
@@ -52,9 +52,10 @@ def text_pattern(max_length: int) -> str:
             f"{_SPACE}*$")
 
 
-def Text(label: str, max_length: int, required: bool = True):
-    """A trimmed single-line string, with messages that name the field; when not ``required``
-    it may be empty."""
+def one_line(label: str, max_length: int, required: bool = True) -> tuple[BeforeValidator, WithJsonSchema]:
+    """Rules for a trimmed single-line string, with messages that name the field; when not
+    ``required`` it may be empty. ``Annotated[str, *one_line("Name", 24)]``: a type checker
+    sees a plain ``str``."""
     def clean(value):
         if not isinstance(value, str):
             raise invalid(f"{label} must be a string")
@@ -67,10 +68,10 @@ def Text(label: str, max_length: int, required: bool = True):
             raise invalid(f"{label} must be a single line of text")
         return value
     pattern = text_pattern(max_length) if required else f"^{_SPACE}*$|{text_pattern(max_length)}"
-    return Annotated[str, BeforeValidator(clean), WithJsonSchema({
+    return BeforeValidator(clean), WithJsonSchema({
         "type": "string", "pattern": pattern,
         "description": f"One line of text, trimmed; {1 if required else 0} to {max_length} "
-                       "characters once trimmed"})]
+                       "characters once trimmed"})
 
 
 class Request(BaseModel):

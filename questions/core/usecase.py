@@ -9,8 +9,9 @@ use case runs."""
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -94,7 +95,7 @@ def _rollback(ctx: Context) -> None:
 def _declare(mutable: bool, auth: Auth, rate_limit: str | None):
     def wrap(fn):
         hints = typing.get_type_hints(fn)
-        params = [name for name in fn.__code__.co_varnames[: fn.__code__.co_argcount]]
+        params = list(fn.__code__.co_varnames[: fn.__code__.co_argcount])
         return UseCase(fn=fn, mutable=mutable, auth=auth, request=hints[params[1]],
                        response=hints["return"], rate_limit=rate_limit)
     return wrap

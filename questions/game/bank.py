@@ -1,12 +1,14 @@
 """The question bank: list and create questions; new ones are pushed live to watchers."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from ..core.events import BANK_ROOM
 from ..core.models import Question
-from ..core.schema import NoInput, Request, Text, UtcDateTime
+from ..core.schema import NoInput, Request, UtcDateTime, one_line
 from ..core.usecase import command, query
 
 MAX_BODY = 500
@@ -20,7 +22,7 @@ class QuestionOut(BaseModel):
     updated_at: UtcDateTime
 
 
-QuestionBody = Text("Body", MAX_BODY)
+QuestionBody = Annotated[str, *one_line("Body", MAX_BODY)]
 
 
 class NewQuestion(Request):

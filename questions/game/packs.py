@@ -17,15 +17,15 @@ from sqlalchemy.orm import selectinload
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.events import BANK_ROOM
 from ..core.models import Pack, PackQuestion, Question
-from ..core.schema import NoInput, Request, Text, UtcDateTime, invalid
+from ..core.schema import NoInput, Request, UtcDateTime, invalid, one_line
 from ..core.usecase import command, query
 from .bank import QuestionBody, QuestionOut, insert_question
 from .schema import PackSlug, QuestionId
 
 MAX_SLUG = 60
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-PackName = Text("Name", 80)
-PackDescription = Text("Description", 500, required=False)
+PackName = Annotated[str, *one_line("Name", 80)]
+PackDescription = Annotated[str, *one_line("Description", 500, required=False)]
 
 
 def _check_slug(value):

@@ -1,21 +1,22 @@
 """Typed requests and responses of the game use cases."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from ..core.access import Role
 from ..core.models import GameStatus, RoundState
-from ..core.schema import GameRef, Request, Text, UtcDateTime, invalid
+from ..core.schema import GameRef, Request, UtcDateTime, invalid, one_line
 from .bank import QuestionBody
 
 MAX_GAME_QUESTIONS = 50
 # ids are the database's INTEGER: a bigger one is no question, and must not reach the driver
 # (SQLite can't bind an int beyond 64 bits: that was a 500)
 QuestionId = Annotated[int, Field(ge=1, le=2**31 - 1)]
-PlayerName = Text("Name", 24)
-Contender = Text("Contender", 40)
-Title = Text("Title", 80)
+PlayerName = Annotated[str, *one_line("Name", 24)]
+Contender = Annotated[str, *one_line("Contender", 40)]
+Title = Annotated[str, *one_line("Title", 80)]
 # A pack's slug as a reference: one that cannot exist is simply not found.
 PackSlug = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True)]
 
@@ -55,7 +56,7 @@ class NewRound(GameRef):
 
 class Answer(BaseModel):
     question_id: int
-    answer: Text("Answer", 40)
+    answer: Annotated[str, *one_line("Answer", 40)]
 
 
 class Answers(GameRef):
@@ -156,7 +157,7 @@ class RoundPicks(BaseModel):
 
 
 class Viewer(BaseModel):
-    role: Literal["host", "player", "anonymous"]
+    role: Role
     player_id: int | None = None
     name: str | None = None
 

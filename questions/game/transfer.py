@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from ..core.errors import Invalid, TooLarge, validation_messages
 from ..core.events import BANK_ROOM
 from ..core.models import Pack, PackQuestion, Question
-from ..core.schema import Download, Request, Text
+from ..core.schema import Download, Request, one_line
 from ..core.usecase import command, query
 from .bank import QuestionBody
 from .packs import PackDescription, PackName, PackRef, Slug, body_index, body_key, find_pack, slugify
@@ -28,8 +28,8 @@ from .spreadsheet import csv_safe, csv_unescape
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
 MAX_REPORTED_ERRORS = 20  # a file with 5,000 bad rows needs its first few named, not all
-FORMAT_NAME = "callit-question-packs"
-FORMAT_VERSION = 1
+FORMAT_NAME: Final = "callit-question-packs"
+FORMAT_VERSION: Final = 1
 CSV_COLUMNS = ("body", "pack")
 
 Format = Literal["csv", "json"]
@@ -108,7 +108,7 @@ class Parsed:
 
 
 BODY = TypeAdapter(QuestionBody)
-PACK_CELL = TypeAdapter(Text("Pack", 80))
+PACK_CELL: TypeAdapter[str] = TypeAdapter(Annotated[str, *one_line("Pack", 80)])
 PACK_NAME = TypeAdapter(PackName)
 SLUG = TypeAdapter(Slug)
 DESCRIPTION = TypeAdapter(PackDescription)
@@ -222,7 +222,7 @@ def parse(request: ImportFile) -> Parsed:
         raise TooLarge(f"The file is {len(request.content) / 1024 / 1024:.1f} MB; "
                        f"the limit is {MAX_IMPORT_BYTES // 1024 // 1024} MB")
     text = decode(request.content)
-    kind = request.format
+    kind: str | None = request.format
     if kind is None:
         suffix = request.filename.lower().rsplit(".", 1)[-1] if "." in request.filename else ""
         kind = suffix if suffix in ("csv", "json") else "json" if text.lstrip().startswith("{") else "csv"

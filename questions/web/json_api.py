@@ -73,7 +73,7 @@ def make_view(route: Route):
         if isinstance(result, Download):
             return Response(result.content, status=route.status, mimetype=result.media_type, headers={
                 "Content-Disposition": f'attachment; filename="{result.filename}"'})
-        if route.media_type != "application/json":
+        if isinstance(route.media_type, str) and route.media_type != "application/json":
             return Response(result, status=route.status, mimetype=route.media_type)
         return jsonify(adapter.dump_python(result, mode="json")), route.status
 

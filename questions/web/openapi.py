@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import GenerateJsonSchema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 from ..core.access import MAX_CODE_LENGTH
 from ..core.schema import Errors
@@ -22,7 +22,7 @@ ANY_ROUTE_ERRORS = (401, 500)
 PATH_PARAM_LENGTH = {"code": MAX_CODE_LENGTH, "slug": MAX_SLUG}
 
 
-def _schema(annotation: Any, mode: str, defs: dict) -> dict:
+def _schema(annotation: Any, mode: JsonSchemaMode, defs: dict) -> dict:
     """JSON Schema of a type; named models go to components and are referenced."""
     schema = TypeAdapter(annotation).json_schema(mode=mode, ref_template=REF,
                                                 schema_generator=GenerateJsonSchema)
@@ -102,7 +102,7 @@ def document(server_url: str | None = None) -> dict:
     for route in ROUTES:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, defs)
     _schema(Errors, "serialization", defs)
-    doc = {
+    doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Callit API", "version": "1.0.0",
                  "description": "Live prediction game for meetups. Every error answers "

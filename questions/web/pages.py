@@ -5,14 +5,16 @@ state); with JavaScript, Socket.IO events make it refetch its live panel (``?par
 What a template shows is worked out here; the templates only lay it out."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import segno
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..core.errors import Conflict, Invalid, NotFound, ServiceError, Unprocessable
 from ..core.extensions import csrf
+from ..core.usecase import UseCase
 from ..game import bank, games, packs, rounds, transfer
 from ..game.schema import GameState
 from ..runtime import context, runtime
@@ -235,7 +237,7 @@ def host(code):
 
 
 # action in the form's URL -> (use case, its request from the form)
-HOST_ACTIONS = {
+HOST_ACTIONS: dict[str, tuple[UseCase, Callable[[MultiDict[str, str]], dict]]] = {
     "rounds": (rounds.start_round, lambda form: {"contenders": contenders_from_form(form)}),
     "lock": (rounds.lock_round, lambda form: {}),
     "score": (rounds.score_round, lambda form: {"answers": answers_from_form(form)}),

@@ -62,7 +62,7 @@ def test_full_game_host_screen_and_three_phones(callit, new_context, screenshot)
     priya.get_by_label("Room code").fill(code.lower())
     assert callit.join(priya, None, "Priya") == code
 
-    for name, phone in phones.items():
+    for phone in phones.values():
         expect(phone.locator("#lobby")).to_contain_text("You're in!")
         expect(phone.locator("#connection")).to_have_text("● Live")
         expect(phone.get_by_role("link", name="Refresh")).to_be_hidden()  # live: not needed
