@@ -68,6 +68,14 @@ def name_key(name: str) -> str:
     return key
 
 
+def lock_game(db, game: Game, share: bool = False) -> Game:
+    """The game row read again under a row lock, its status fresh (PostgreSQL; SQLite
+    serialises writers anyway). ``share``: for changes that need the game to stay open until
+    they commit (a join); otherwise exclusive, for changing the game itself (its end)."""
+    return db.scalars(select(Game).where(Game.id == game.id).with_for_update(read=share)
+                      .execution_options(populate_existing=True)).one()
+
+
 # ---- use cases
 
 @command(rate_limit="create")
@@ -134,7 +142,7 @@ def get_state(ctx, request: GameRef) -> GameState:
 @command(rate_limit="join")
 def join_game(ctx, request: JoinGame) -> PlayerCreated:
     """Join with a name (unique in the game, whatever its case); answers the player's token."""
-    game = ctx.game
+    game = lock_game(ctx.db, ctx.game, share=True)  # an end waits for us, or we see it
     game.require_open()
     token = new_token()
     player = Player(game_id=game.id, name=request.name, name_key=name_key(request.name),
@@ -179,8 +187,11 @@ def add_game_question(ctx, request: AddGameQuestion) -> GameQuestionOut:
 
 @command(Auth.HOST)
 def end_game(ctx, request: GameRef) -> GameOut:
-    """End the game: joins and picks are refused from now on; results stay viewable."""
-    game = ctx.game
+    """End the game: joins and picks are refused from now on; results stay viewable. Ending
+    an ended game answers it as it is (200)."""
+    game = lock_game(ctx.db, ctx.game)  # concurrent ends and joins in flight queue here
+    if game.status == GameStatus.ENDED:
+        return game_view(ctx.db, game)  # already over: nothing changes, nothing is sent again
     game.end(ctx.clock())
     ctx.db.flush()
     out = game_view(ctx.db, game)

@@ -9,6 +9,7 @@ from ..core.events import game_room
 from ..core.models import Pick, Player, Round, RoundQuestion
 from ..core.schema import GameRef
 from ..core.usecase import Auth, command, query
+from .games import lock_game
 from .schema import Answer, Answers, Leaderboard, MyPicks, NewRound, PlayerPicks, RoundOut, RoundPicks
 from .views import RowLock, current_round, leaderboard_view, picked_names, require_round, round_view
 
@@ -49,7 +50,7 @@ def get_current_round(ctx, request: GameRef) -> RoundOut:
 @command(Auth.PLAYER)
 def submit_picks(ctx, request: Answers) -> MyPicks:
     """Pick one contender per question; sending again replaces your picks until the round locks."""
-    ctx.game.require_open()
+    lock_game(ctx.db, ctx.game, share=True).require_open()  # an end waits for us, or we see it
     player = ctx.db.scalars(select(Player).where(Player.id == ctx.caller.player.id)
                             .with_for_update()).one()  # one submission per player at a time
     round_ = require_round(ctx.db, ctx.game, RowLock.SHARE)  # the host's lock waits for us, or we see it

@@ -77,7 +77,7 @@ ROUTES: list[Route] = [
     Route("POST", "/api/games/{code}/rounds/current/lock", rounds.lock_round, errors=(409,)),
     Route("POST", "/api/games/{code}/rounds/current/score", rounds.score_round, errors=(409,)),
     Route("GET", "/api/games/{code}/leaderboard", games.get_leaderboard),
-    Route("POST", "/api/games/{code}/end", games.end_game, errors=(409,)),
+    Route("POST", "/api/games/{code}/end", games.end_game),  # idempotent: never 409
     Route("GET", "/api/games/{code}/results.csv", games.results_csv, media_type="text/csv"),
 ]
 
