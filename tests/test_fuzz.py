@@ -114,6 +114,8 @@ class Game:
                             timeout=10).status_code == 200
         if stage == "locked":
             assert http.post(f"{api}/rounds/current/lock", headers=host, timeout=10).status_code == 200
+        # a request to rejoin as Ana, for the operations on one ({id} in the path)
+        self.rejoin_id = http.post(f"{api}/rejoin-requests", json={"name": "Ana"}, timeout=10).json()["id"]
         self.caller = "anonymous"
 
     def token(self, role: str | None) -> str | None:
@@ -160,7 +162,7 @@ def test_operation_survives_fuzzing(fuzzing, fuzz_server, http, route, caller):
     log_start = len(fuzz_server.log())
 
     strategies = [operation.as_strategy(mode) for mode in GenerationMode]
-    own = {"code": game.code, "slug": game.pack}  # real ones too, so requests get past the lookup
+    own = {"code": game.code, "slug": game.pack, "id": game.rejoin_id}  # real ones too, so requests get past the lookup
     if route.path_params:
         strategies += [operation.as_strategy(mode, path_parameters={
             name: own[name] for name in route.path_params}) for mode in GenerationMode]

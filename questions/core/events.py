@@ -11,6 +11,11 @@ def game_room(code: str) -> str:
     return f"game:{code}"
 
 
+def player_room(player_id: int) -> str:
+    """Every socket of one player (the page is told when the player is signed out there)."""
+    return f"player:{player_id}"
+
+
 class EventSink(Protocol):
     def emit(self, room: str, event: str, data: Any) -> None: ...
 

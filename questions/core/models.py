@@ -224,6 +224,46 @@ class Pick(Model):
     __table_args__ = (UniqueConstraint("round_id", "player_id", "question_id"),)
 
 
+class RejoinStatus(enum.StrEnum):
+    PENDING = "pending"    # waiting for the host (until it expires)
+    APPROVED = "approved"  # the asking browser is that player now
+    DENIED = "denied"      # by the host, or another request of the same player was approved
+
+
+class RejoinRequest(Model):
+    """A browser asking to be an existing player again (a new phone, cleared cookies, a camera
+    app's own browser). Only the SHA-256 of its secret is kept; once the host allows it, that
+    secret is the player's token and every older token of the player stops working."""
+    __tablename__ = "rejoin_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"))
+    player_id: Mapped[int] = mapped_column(ForeignKey("players.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[RejoinStatus] = mapped_column(state_type(RejoinStatus, "status"),
+                                                 default=RejoinStatus.PENDING)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # in the database, like every deadline: any process sees it
+    decided_at: Mapped[datetime | None]
+    player: Mapped[Player] = relationship()
+    # the host's and the screen's list: a game's pending requests
+    __table_args__ = (Index("ix_rejoin_requests_game_status", "game_id", "status"),)
+
+    def pending_at(self, now: datetime) -> bool:
+        return self.status == RejoinStatus.PENDING and now < self.expires_at
+
+    def shown_status(self, now: datetime) -> str:
+        """What the asker is told: a pending request past its deadline has expired."""
+        return "expired" if self.status == RejoinStatus.PENDING and not self.pending_at(now) else self.status.value
+
+    def decide(self, status: RejoinStatus, now: datetime) -> None:
+        if self.status != RejoinStatus.PENDING:
+            raise Conflict(f"This request was already {self.status.value}")
+        if not self.pending_at(now):
+            raise Conflict("This request has expired; the player can ask again")
+        self.status = status
+        self.decided_at = now
+
+
 class RateLimit(Model):
     """Request counters for rate limits, when no Redis is configured."""
     __tablename__ = "rate_limits"

@@ -167,3 +167,43 @@ class GameState(BaseModel):
     game: GameOut
     leaderboard: list[Standing]
     you: Viewer
+
+
+# ---- getting back in: rejoin requests
+
+RejoinId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class AskRejoin(GameRef):
+    name: PlayerName
+
+
+class RejoinRef(GameRef):
+    id: RejoinId
+
+
+class RejoinCreated(BaseModel):
+    id: int
+    name: str
+    secret: str = Field(description="Send as `Authorization: Bearer <secret>` to see the answer; "
+                                    "once approved, it is the player's token")
+    expires_at: UtcDateTime
+
+
+class RejoinOut(BaseModel):
+    id: int
+    name: str
+    status: Literal["pending", "approved", "denied", "expired"]
+    expires_at: UtcDateTime
+    token: str | None = Field(None, description="The player's token, once approved")
+
+
+class PendingRejoin(BaseModel):
+    id: int
+    name: str
+    created_at: UtcDateTime
+    expires_at: UtcDateTime
+
+
+class PendingRejoins(BaseModel):
+    requests: list[PendingRejoin]

@@ -50,9 +50,18 @@ def _body_schema(route: Route, defs: dict) -> dict | None:
     return schema
 
 
+def _path_schema(route: Route, name: str) -> dict:
+    """A code or slug is any short string (an unknown one is simply not found); any other path
+    parameter (an id) has its field's own schema."""
+    if name in PATH_PARAM_LENGTH:
+        return {"type": "string", "minLength": 1, "maxLength": PATH_PARAM_LENGTH[name]}
+    schema = route.use_case.request.model_json_schema()["properties"][name]
+    schema.pop("title", None)
+    return schema
+
+
 def _parameters(route: Route, body: dict | None) -> list[dict]:
-    params = [{"name": name, "in": "path", "required": True,
-               "schema": {"type": "string", "minLength": 1, "maxLength": PATH_PARAM_LENGTH[name]}}
+    params = [{"name": name, "in": "path", "required": True, "schema": _path_schema(route, name)}
               for name in route.path_params]
     if not route.use_case.mutable and body:
         for name, prop in body["properties"].items():

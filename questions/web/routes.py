@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.usecase import Auth, UseCase
-from ..game import bank, games, packs, rounds, transfer
+from ..game import bank, games, packs, rejoin, rounds, transfer
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class Route:
             statuses.add(413)
         if self.path_params:
             statuses.add(404)
+        if set(self.path_params) - {"code"}:
+            statuses.add(400)  # an id in the path that is no id
         if self.use_case.auth is not Auth.PUBLIC:
             statuses.update((401, 403))
         if self.use_case.rate_limit:
@@ -79,5 +81,11 @@ ROUTES: list[Route] = [
     Route("GET", "/api/games/{code}/leaderboard", games.get_leaderboard),
     Route("POST", "/api/games/{code}/end", games.end_game),  # idempotent: never 409
     Route("GET", "/api/games/{code}/results.csv", games.results_csv, media_type="text/csv"),
+    Route("POST", "/api/games/{code}/rejoin-requests", rejoin.ask_rejoin, status=202, errors=(409,)),
+    Route("GET", "/api/games/{code}/rejoin-requests", rejoin.list_rejoins),
+    # public to the wrapper: the request's own secret is checked by the use case (401)
+    Route("GET", "/api/games/{code}/rejoin-requests/{id}", rejoin.get_rejoin, errors=(401,)),
+    Route("POST", "/api/games/{code}/rejoin-requests/{id}/approve", rejoin.approve_rejoin, errors=(409,)),
+    Route("POST", "/api/games/{code}/rejoin-requests/{id}/deny", rejoin.deny_rejoin, errors=(409,)),
 ]
 

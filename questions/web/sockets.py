@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 
 from ..core import access
 from ..core.errors import as_service_error
-from ..core.events import BANK_ROOM, game_room
+from ..core.events import BANK_ROOM, game_room, player_room
 from ..game import games, rounds
 from ..runtime import runtime
 from .session_tokens import token_for
@@ -59,6 +59,8 @@ def _connect(auth) -> bool:
         token = token_for(session, auth["as"], code)
     state = games.get_state(runtime().context(token=token), {"code": code or ""})
     join_room(game_room(state.game.code))
+    if state.you.player_id is not None:  # told there if the player is signed out (a rejoin)
+        join_room(player_room(state.you.player_id))
     session["socket_code"], session["socket_token"] = state.game.code, token
     emit("state", state.model_dump(mode="json"))
     return True
