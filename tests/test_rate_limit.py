@@ -144,11 +144,12 @@ def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_count(make_ap
                       headers={"X-Forwarded-For": phone_b}).status_code == 201
 
 
-def test_429_is_documented_for_join_and_create_only(client):
+def test_429_is_documented_for_join_create_and_rejoin_only(client):
     doc = client.get("/api/openapi.json").get_json()
     limited = {(method, path) for path, item in doc["paths"].items() for method, op in item.items()
                if "429" in op["responses"]}
-    assert limited == {("post", "/api/games"), ("post", "/api/games/{code}/players")}
+    assert limited == {("post", "/api/games"), ("post", "/api/games/{code}/players"),
+                       ("post", "/api/games/{code}/rejoin-requests")}
 
 
 def test_the_join_form_says_429_when_limited(make_app, settings, frozen):
