@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -251,9 +251,13 @@ class RejoinRequest(Model):
     def pending_at(self, now: datetime) -> bool:
         return self.status == RejoinStatus.PENDING and now < self.expires_at
 
-    def shown_status(self, now: datetime) -> str:
+    def shown_status(self, now: datetime) -> Literal["pending", "approved", "denied", "expired"]:
         """What the asker is told: a pending request past its deadline has expired."""
-        return "expired" if self.status == RejoinStatus.PENDING and not self.pending_at(now) else self.status.value
+        if self.status == RejoinStatus.APPROVED:
+            return "approved"
+        if self.status == RejoinStatus.DENIED:
+            return "denied"
+        return "pending" if self.pending_at(now) else "expired"
 
     def decide(self, status: RejoinStatus, now: datetime) -> None:
         if self.status != RejoinStatus.PENDING:

@@ -99,8 +99,8 @@ def list_rejoins(ctx, request: GameRef) -> PendingRejoins:
 def _decided(ctx, asked: RejoinRequest) -> RejoinOut:
     ctx.emit(game_room(ctx.game.code), "rejoin_decided",
              {"id": asked.id, "name": asked.player.name, "status": asked.status.value})
-    return RejoinOut(id=asked.id, name=asked.player.name, status=asked.status.value,
-                     expires_at=asked.expires_at)
+    return RejoinOut(id=asked.id, name=asked.player.name, status=asked.shown_status(ctx.clock()),
+                     expires_at=asked.expires_at, token=None)
 
 
 @command(Auth.HOST)

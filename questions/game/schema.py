@@ -1,7 +1,7 @@
 """Typed requests and responses of the game use cases."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
