@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 FLASK   = FLASK_APP=questions:create_app $(BIN)/flask
 
-.PHONY: run test lint install dev lock migrate seed bench clean
+.PHONY: run lan test lint install dev lock migrate seed bench clean
 
 # what the app runs on (requirements.txt); tests, benchmarks and checks add requirements-dev.txt
 $(BIN)/activate: requirements.txt
@@ -37,6 +37,10 @@ seed: migrate
 
 run: seed
 	$(BIN)/python app.py
+
+# for a real night: listen on every interface; links and the QR code use the LAN address
+lan:
+	$(MAKE) run HOST=0.0.0.0
 
 lint: dev
 	$(BIN)/ruff check .

@@ -11,22 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-
-
-def raise_fd_limit() -> int:
-    """Every phone is a socket: lift the soft open-file limit to the hard one."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY:
-        hard = 1 << 20
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 class Arrivals:

@@ -33,7 +33,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,7 +42,10 @@ from pathlib import Path
 
 import aiohttp
 
-from .client import Phone, Swarm, raise_fd_limit
+from questions.config import normalise_database_url
+from questions.serving import free_port, raise_fd_limit
+
+from .client import Phone, Swarm
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -61,14 +63,6 @@ TARGETS = {  # reported, never asserted
 
 
 # ---------------------------------------------------------------- database
-
-def psycopg2_url(url: str) -> str:
-    """The driver in requirements.txt (and the one psycogreen makes cooperative)."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
-    return url
-
 
 def prepare_database(url: str, python: str) -> None:
     """Create the bench database if missing, empty it, and build it with the real migrations."""
@@ -99,12 +93,6 @@ def prepare_database(url: str, python: str) -> None:
 
 
 # ---------------------------------------------------------------- server process
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class Server:
     """``python app.py`` as `make run` starts it, with the rate limits lifted."""
@@ -532,7 +520,7 @@ def git_commit() -> str | None:
 
 
 async def main_async(args) -> dict:
-    fds = raise_fd_limit()
+    fds = raise_fd_limit(1 << 20)
     if fds < max(args.sizes) + 256:
         log(f"warning: this process may open {fds} files; {max(args.sizes):,} phones need more")
     log_dir = Path(tempfile.mkdtemp(prefix="callit-bench-"))
@@ -581,7 +569,7 @@ def parse_args(argv=None):
     args.sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes
                   else [100, 1000] if args.short else [100, 1000, 10000])
     args.rps_seconds = args.rps_seconds or (3.0 if args.short else 5.0)
-    args.database_url = psycopg2_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    args.database_url = normalise_database_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
     args.redis_url = (os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0") if args.redis else None
     args.python = sys.executable
     args.py_spy = str(Path(sys.executable).with_name("py-spy"))

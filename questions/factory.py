@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import parse_qs
 
 from flask import Flask, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFError
-from socketio.packet import Packet
 from sqlalchemy import event, text
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -24,6 +24,7 @@ from .core.extensions import csrf, db, migrate
 from .database import Deadline, deadline, engine_options
 from .limiter import DatabaseCounter, Limiter, RedisCounter
 from .runtime import Runtime, ThrottledEvents
+from .socketio_internals import JsonPacket
 from .web import json_api, pages, sockets
 from .web.socket_guard import SocketGuard
 
@@ -74,7 +75,6 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     sockets.register(socketio)
     cli.register(app)
     _register_error_handlers(app)
-    app.after_request(security_headers)
     app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)  # type: ignore[method-assign]  # outside Flask-SocketIO's
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
@@ -101,13 +101,6 @@ class UnsortedJSON(DefaultJSONProvider):
 THROTTLED_EVENTS = {"picks_updated": 0.25}
 
 
-class JsonPacket(Packet):
-    """Socket.IO packets without binary attachments: Callit only ever emits JSON, so skip
-    python-socketio's recursive search for ``bytes`` in every outgoing event (a big lobby's
-    ``state`` is one large document, sent on every connect)."""
-    uses_binary_events = False
-
-
 def _limiter(settings: Settings) -> Limiter:
     counter = RedisCounter(settings.redis_url) if settings.redis_url else DatabaseCounter(lambda: db.engine)
     return Limiter({"join": settings.rate_limit_join_per_minute,
@@ -128,25 +121,23 @@ SECURITY_HEADERS = {
 }
 
 
-def security_headers(response):
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.path.startswith("/api/") or request.args.get("partial"):
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
 class SecurityHeadersMiddleware:
-    """The same headers on what Flask never sees: Socket.IO's polling answers (player names and
-    questions as text/plain), which Flask-SocketIO serves in front of the app."""
+    """The security headers on every answer, set in one place: outside Flask-SocketIO's
+    middleware, so also on what Flask never sees (Socket.IO's polling answers carry player names
+    and questions as text/plain). API answers and live panels are never cached: they are state."""
 
     def __init__(self, wsgi_app):
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
+        extra = dict(SECURITY_HEADERS)
+        if (environ.get("PATH_INFO", "").startswith("/api/")
+                or parse_qs(environ.get("QUERY_STRING", "")).get("partial", [""])[0]):
+            extra["Cache-Control"] = "no-store"
+
         def start(status, headers, exc_info=None):
             present = {name.lower() for name, _ in headers}
-            headers = list(headers) + [(name, value) for name, value in SECURITY_HEADERS.items()
+            headers = list(headers) + [(name, value) for name, value in extra.items()
                                        if name.lower() not in present]
             return start_response(status, headers, exc_info)
         return self.wsgi_app(environ, start)

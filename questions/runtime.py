@@ -15,6 +15,7 @@ from .config import Settings
 from .core.context import Context
 from .core.events import EventSink
 from .core.extensions import db
+from .socketio_internals import local_sockets
 
 
 @dataclass
@@ -58,7 +59,7 @@ class ThrottledEvents:
             self._send_held(room)
             self.inner.emit(room, event, data)
             return
-        interval *= max(1.0, self._local_sockets(room) / self.recipients_per_interval)
+        interval *= max(1.0, local_sockets(self.socketio, room) / self.recipients_per_interval)
         key, now = (room, event), time.monotonic()
         with self.lock:
             if key in self.held:  # a send is due at the end of the interval: it takes this data
@@ -79,12 +80,6 @@ class ThrottledEvents:
     def close_room(self, room: str) -> None:
         self._send_held(room)
         self.inner.close_room(room)
-
-    def _local_sockets(self, room: str) -> int:
-        try:
-            return len(self.socketio.server.manager.rooms.get("/", {}).get(room, ()))
-        except AttributeError:  # no server yet (or another manager): the base interval
-            return 0
 
     def _send_later(self, key: tuple[str, str], wait: float) -> None:
         self.socketio.sleep(wait)

@@ -12,7 +12,6 @@ Services: ``requires_postgres`` / ``requires_redis`` (markers, or the ``postgres
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from questions.config import PROJECT_ROOT, Settings
 from questions.core.events import RecordedEvents
 from questions.core.extensions import db
 from questions.dbtools import reset_postgres_schema
+from questions.serving import free_port
 
 SECRET_KEY = "test-secret-key-not-for-production"
 IN_CI = bool(os.environ.get("CI"))
@@ -238,12 +238,6 @@ def ctx(app):
 
 
 # ---------------------------------------------------------------- live servers
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @dataclass
 class LiveServer:

@@ -1,6 +1,5 @@
 """The framework objects, created unbound here and bound once by ``create_app``."""
 from flask_migrate import Migrate
-from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -16,5 +15,4 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
-socketio = SocketIO()
 csrf = CSRFProtect()

@@ -4,12 +4,6 @@
   "use strict";
   if (!document.querySelector(".question-list") || typeof io === "undefined") return;
   document.documentElement.classList.add("js");  // hides the no-JavaScript "Refresh" link
-  var status = document.getElementById("connection");
-  function setStatus(online) {
-    if (!status) return;
-    status.textContent = online ? "● Live" : "Reconnecting…";
-    status.className = "connection " + (online ? "online" : "offline");
-  }
   function loose() { return document.getElementById("question-list"); }
   function packList(slug) {
     return Array.prototype.find.call(document.querySelectorAll("[data-pack-list]"), function (ul) {
@@ -38,9 +32,7 @@
     recount(list);
   }
   var socket = io({ transports: ["websocket", "polling"] });
-  socket.on("connect", function () { setStatus(true); });
-  socket.on("disconnect", function () { setStatus(false); });
-  socket.on("connect_error", function () { setStatus(false); });
+  callitConnection(socket);
   socket.on("newquestion", function (q) {
     if (loose()) insert(loose(), q, true);
   });

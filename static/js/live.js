@@ -7,7 +7,6 @@
   document.documentElement.classList.add("js");  // hides the no-JavaScript "Refresh" links
   var root = document.querySelector("[data-live]");
   if (!root || typeof io === "undefined") return;
-  var status = document.getElementById("connection");
   var pagePath = root.dataset.url || window.location.pathname;
   var auth = { code: root.dataset.code };
   if (root.dataset.role) auth.as = root.dataset.role;
@@ -188,16 +187,9 @@
       .then(function () { root.removeAttribute("aria-busy"); });
   });
 
-  function setStatus(online) {
+  callitConnection(socket, function (online) {
     if (!online && !pending) root.removeAttribute("aria-busy");  // nothing is on its way
-    if (!status) return;
-    status.textContent = online ? "● Live" : "Reconnecting…";
-    status.className = "connection " + (online ? "online" : "offline");
-  }
-
-  socket.on("connect", function () { setStatus(true); });
-  socket.on("disconnect", function () { setStatus(false); });
-  socket.on("connect_error", function () { setStatus(false); });
+  });
   socket.on("state", refresh);
   (root.dataset.events || "").split(" ").forEach(function (name) {
     if (name) socket.on(name, refresh);
