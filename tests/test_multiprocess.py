@@ -165,7 +165,8 @@ def test_every_game_event_crosses_processes(two_servers, watchers, postgres_url,
     for watcher in (host, screen, phone):
         scored = watcher.expect("round_scored")
         assert scored["round"]["state"] == "scored"
-        assert scored["leaderboard"] == [{"rank": 1, "player_id": player["id"], "name": name, "score": 1}]
+        assert scored["leaderboard"] == [{"rank": 1, "previous_rank": None, "player_id": player["id"],
+                                          "name": name, "score": 1}]
 
     api("POST", f"{act}/api/games/{code}/end", host_token)
     for watcher in (host, screen, phone):
