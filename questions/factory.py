@@ -25,7 +25,7 @@ from .database import Deadline, deadline, engine_options
 from .limiter import DatabaseCounter, Limiter, RedisCounter
 from .runtime import Runtime, ThrottledEvents
 from .socketio_internals import JsonPacket
-from .web import json_api, pages, sockets
+from .web import json_api, pages, rejoin_pages, sockets
 from .web.socket_guard import SocketGuard
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     csrf.exempt(api)  # the API authenticates with bearer tokens, never cookies
     app.register_blueprint(api)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(rejoin_pages.bp)
     sockets.register(socketio)
     cli.register(app)
     _register_error_handlers(app)

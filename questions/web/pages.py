@@ -12,13 +12,13 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..core.errors import Conflict, Invalid, NotFound, ServiceError, Unprocessable
+from ..core.errors import Conflict, Invalid, NotFound, ServiceError, Unauthorized, Unprocessable
 from ..core.extensions import csrf
 from ..core.usecase import UseCase
-from ..game import bank, games, packs, rounds, transfer
+from ..game import bank, games, packs, rejoin, rounds, transfer
 from ..game.schema import GameState
 from ..runtime import context, runtime
-from .session_tokens import remember_token, token_for
+from .session_tokens import forget_token, remember_token, token_for
 
 bp = Blueprint("pages", __name__)
 
@@ -141,7 +141,7 @@ def index():
 @bp.route("/join", methods=["GET", "POST"])
 @bp.route("/join/<code>", methods=["GET", "POST"])
 def join(code: str = ""):
-    errors, status, bad_field = [], 200, None
+    errors, status, bad_field, taken = [], 200, None, False
     code = request.form.get("code", code).strip().upper()
     name = request.form.get("name", "")
     if request.method == "GET" and code and token_for(session, "player", code):
@@ -154,11 +154,12 @@ def join(code: str = ""):
             # which input the message is about, so the page marks and focuses that one
             bad_field = ("code" if isinstance(exc, (NotFound, Conflict))
                          else "name" if isinstance(exc, (Invalid, Unprocessable)) else None)
+            taken = isinstance(exc, Unprocessable)  # offer to ask the host to be that player again
         else:
             remember_token(session, "player", player.code, player.token)
             return redirect(url_for("pages.play", code=player.code), code=303)
     return render_template("join.html", code=code, name=name, errors=errors,
-                           bad_field=bad_field), status
+                           bad_field=bad_field, taken=taken), status
 
 
 def state_for(role: str | None, code: str) -> GameState | None:
@@ -173,7 +174,16 @@ def render_live(template: str, role: str | None, code: str, *, errors=(), status
                 typed: dict | None = None, panel: Callable[[GameState], dict] | None = None):
     """A live page (or with ``?partial=1`` just its panel) for ``role``; ``panel`` adds what
     that page alone shows, worked out from the caller's state."""
-    state = state_for(role, code)
+    try:
+        state = state_for(role, code)
+    except Unauthorized:
+        if role != "player":
+            raise
+        # another browser became this player (a rejoin the host allowed): this one is signed out.
+        # The live panel's script then loads the page, which forgets the token and says so once.
+        if not request.args.get("partial"):
+            forget_token(session, "player", code)
+        return render_template("signed_out.html", code=code.strip().upper()), 401
     if state is None:
         if role == "player":
             return redirect(url_for("pages.join", code=code.upper()))
@@ -227,7 +237,8 @@ def host_panel(code: str) -> Callable[[GameState], dict]:
             for player in picks.players:
                 theirs = {a.question_id: a.answer for a in player.picks}
                 rows.append((player.name, [theirs.get(q.id, "—") for q in state.game.round.questions]))
-        return {"bank_choices": choices, "round_picks": picks, "pick_rows": rows}
+        return {"bank_choices": choices, "round_picks": picks, "pick_rows": rows,
+                "rejoins": rejoin.list_rejoins(context(), {"code": code}).requests}
     return panel
 
 
@@ -243,6 +254,8 @@ HOST_ACTIONS: dict[str, tuple[UseCase, Callable[[MultiDict[str, str]], dict]]] =
     "score": (rounds.score_round, lambda form: {"answers": answers_from_form(form)}),
     "questions": (games.add_game_question, question_from_form),
     "end": (games.end_game, lambda form: {}),
+    "rejoin-approve": (rejoin.approve_rejoin, lambda form: {"id": form.get("request_id", "")}),
+    "rejoin-deny": (rejoin.deny_rejoin, lambda form: {"id": form.get("request_id", "")}),
 }
 
 
@@ -261,4 +274,6 @@ def host_action(code, action):
 
 @bp.route("/screen/<code>")
 def screen(code):
-    return render_live("screen.html", None, code, panel=lambda state: {"qr": qr_data_uri(join_url(state.game.code))})
+    return render_live("screen.html", None, code, panel=lambda state: {
+        "qr": qr_data_uri(join_url(state.game.code)),
+        "rejoins": rejoin.list_rejoins(context(), {"code": code}).requests})

@@ -13,3 +13,10 @@ def token_for(session, role: str, code: str | None) -> str | None:
     if not code:
         return None
     return session.get(role, {}).get(code.strip().upper())
+
+
+def forget_token(session, role: str, code: str) -> None:
+    """A token the server no longer knows (the player was signed out by a rejoin elsewhere)."""
+    tokens = dict(session.get(role, {}))
+    if tokens.pop(code.strip().upper(), None) is not None:
+        session[role] = tokens

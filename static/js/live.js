@@ -110,7 +110,8 @@
     root.setAttribute("aria-busy", "true");
     fetch(panelUrl(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
-        if (response.redirected) { window.location.assign(pagePath); return null; }  // e.g. not joined
+        // not joined, or signed out (another device is this player now): the page itself says so
+        if (response.redirected || response.status === 401) { window.location.assign(pagePath); return null; }
         return response.ok ? response.text() : null;  // keep what is shown; the next event retries
       })
       .then(function (html) {
