@@ -53,6 +53,9 @@ class Settings:
     public_url: str | None = None  # what the QR code and printed links use
     rate_limit_join_per_minute: int = 600  # per IP: a meetup behind one NAT must fit
     rate_limit_create_per_minute: int = 60
+    # database connections kept for the host's commands alone (PostgreSQL): a lock must not
+    # queue behind a crowd of picks waiting for the shared pool; 0 shares the pool
+    host_pool_size: int = 2
     trust_proxy: bool = False  # behind nginx: take the client address from X-Forwarded-For
     # reads (GET /api/..., pages) and question-bank writes per address and minute: 200 phones
     # behind one NAT reload and poll well under these; a scan of every code does not fit
@@ -99,6 +102,7 @@ class Settings:
             "db_timeout_seconds": float(env.get("DB_TIMEOUT_SECONDS", "5")),
             "idle_timeout_seconds": float(env.get("IDLE_TIMEOUT_SECONDS", "10")),
             "secure_cookies": _flag(env.get("SECURE_COOKIES")),
+            "host_pool_size": int(env.get("HOST_POOL_SIZE", "2")),
         }
         values.update(overrides)
         return cls(**values)

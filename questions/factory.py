@@ -10,8 +10,10 @@ from flask import Flask, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from flask_socketio import SocketIO
+from flask_sqlalchemy.session import _app_ctx_id
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
+from sqlalchemy.orm import scoped_session, sessionmaker
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -22,6 +24,7 @@ from .core.errors import ServiceError, as_service_error
 from .core.events import EventSink, SocketIOEvents
 from .core.extensions import csrf, db, migrate
 from .database import Deadline, deadline, engine_options
+from .game import picks
 from .limiter import DatabaseCounter, Limiter, RedisCounter
 from .runtime import Runtime, ThrottledEvents
 from .socketio_internals import JsonPacket
@@ -40,6 +43,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url, settings.db_timeout_seconds),
+        SQLALCHEMY_BINDS=_host_bind(settings),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -62,9 +66,11 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
                         max_http_buffer_size=settings.max_body_bytes, serializer=JsonPacket,
                         logger=False, engineio_logger=False)
     SocketGuard(socketio.server, settings).install()
-    events = events or ThrottledEvents(SocketIOEvents(socketio), socketio, THROTTLED_EVENTS)
+    events = events or ThrottledEvents(SocketIOEvents(socketio), socketio, THROTTLED_EVENTS,
+                                       merge=FOLDED_EVENTS)
     app.extensions["callit"] = Runtime(settings=settings, events=events,
-                                       clock=clock, socketio=socketio, limiter=_limiter(settings))
+                                       clock=clock, socketio=socketio, limiter=_limiter(settings),
+                                       host_db=_host_session(app))
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
@@ -100,6 +106,8 @@ class UnsortedJSON(DefaultJSONProvider):
 
 # seconds between two sends of these events to one room (see ThrottledEvents)
 THROTTLED_EVENTS = {"picks_updated": 0.25}
+# throttled events that carry changes: how two are folded into one
+FOLDED_EVENTS = {"picks_updated": picks.merge_picks_updated}
 
 
 def _limiter(settings: Settings) -> Limiter:
@@ -142,6 +150,31 @@ class SecurityHeadersMiddleware:
                                        if name.lower() not in present]
             return start_response(status, headers, exc_info)
         return self.wsgi_app(environ, start)
+
+
+HOST_BIND = "host"
+
+
+def _host_bind(settings: Settings) -> dict:
+    """A second engine on the same database for the host's commands (``Context.host_db``).
+    Not on SQLite: one writer at a time there, and a second connection's open read would keep
+    an old snapshot."""
+    if settings.database_url.startswith("sqlite") or settings.host_pool_size <= 0:
+        return {}
+    options = engine_options(settings.database_url, settings.db_timeout_seconds)
+    return {HOST_BIND: {**options, "url": settings.database_url,
+                        "pool_size": settings.host_pool_size, "max_overflow": settings.host_pool_size}}
+
+
+def _host_session(app: Flask):
+    """A session per app context on the host engine, removed with the context (like db.session)."""
+    if HOST_BIND not in app.config["SQLALCHEMY_BINDS"]:
+        return None
+    with app.app_context():
+        engine = db.engines[HOST_BIND]
+    session = scoped_session(sessionmaker(bind=engine), scopefunc=_app_ctx_id)
+    app.teardown_appcontext(lambda _exc: session.remove())
+    return session
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

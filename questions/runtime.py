@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,10 +25,12 @@ class Runtime:
     clock: Callable[[], datetime]
     socketio: Any
     limiter: Any = None
+    host_db: Any = None  # scoped session of the host commands' own pool (PostgreSQL), or None
 
     def context(self, token: str | None = None, client_ip: str | None = None) -> Context:
         return Context(db=db.session, events=self.events, settings=self.settings, clock=self.clock,
-                       token=token, client_ip=client_ip, limiter=self.limiter)
+                       token=token, client_ip=client_ip, limiter=self.limiter,
+                       host_db=self.host_db() if self.host_db is not None else None)
 
 
 log = logging.getLogger(__name__)
@@ -43,11 +45,15 @@ class ThrottledEvents:
     interval fold into one sent at its end, with the latest data. Any other event to the room
     first sends what is held, so a room's events keep their order. The interval grows with the
     number of sockets this process holds in the room (one more ``interval`` per
-    ``recipients_per_interval``): such an update's size grows with the room too."""
+    ``recipients_per_interval``): such an update's size grows with the room too. An event with
+    a function in ``merge`` carries a change rather than the latest whole: ``merge(held, new)``
+    folds the two instead of keeping only the new one."""
 
     def __init__(self, inner: EventSink, socketio, throttled: dict[str, float],
-                 recipients_per_interval: int = 500):
+                 recipients_per_interval: int = 500,
+                 merge: Mapping[str, Callable[[Any, Any], Any]] | None = None):
         self.inner, self.socketio, self.throttled = inner, socketio, throttled
+        self.merge = merge or {}
         self.recipients_per_interval = recipients_per_interval
         self.last_sent: dict[tuple[str, str], float] = {}
         self.held: dict[tuple[str, str], Any] = {}
@@ -63,7 +69,8 @@ class ThrottledEvents:
         key, now = (room, event), time.monotonic()
         with self.lock:
             if key in self.held:  # a send is due at the end of the interval: it takes this data
-                self.held[key] = data
+                merge = self.merge.get(event)
+                self.held[key] = merge(self.held[key], data) if merge else data
                 return
             wait = self.last_sent.get(key, float("-inf")) + interval - now
             if wait <= 0:

@@ -211,7 +211,8 @@ def make_app(settings):
     for app in made:
         with app.app_context():
             db.session.remove()
-            db.engine.dispose()
+            for engine in db.engines.values():  # the default and the host's (factory._host_bind)
+                engine.dispose()
 
 
 @pytest.fixture

@@ -70,6 +70,7 @@ VALID = {
     "add_game_question": ("open", lambda w: {"body": "Brand new question?"}),
     "start_round": ("lobby", lambda w: {"contenders": ["Serral", "Maru"]}),
     "submit_picks": ("open", lambda w: {"answers": [{"question_id": w.q1, "answer": "Serral"}]}),
+    "merge_picks": ("open", lambda w: {"answers": [{"question_id": w.q1, "answer": "Serral"}]}),
     "get_round_picks": ("open", lambda w: None),
     "lock_round": ("open", lambda w: None),
     "score_round": ("locked", lambda w: {"answers": [{"question_id": w.q1, "answer": "Maru"}]}),

@@ -43,7 +43,7 @@ from questions.core.models import (
     RoundQuestion,
     RoundState,
 )
-from questions.game import bank, games, rounds, scoring
+from questions.game import bank, games, picks, rounds, scoring
 
 AMBIGUOUS = set("BILOSZ0125678")
 
@@ -94,7 +94,7 @@ def start(ctx, lobby: Lobby, contenders=("Zerg", "Terran")):
 
 
 def pick(ctx, lobby: Lobby, name: str, answers: dict[int, str]):
-    return rounds.submit_picks(as_player(ctx, lobby, name), {
+    return picks.submit_picks(as_player(ctx, lobby, name), {
         "code": lobby.code,
         "answers": [{"question_id": q, "answer": a} for q, a in answers.items()]})
 
@@ -309,7 +309,7 @@ def test_a_token_is_checked_against_the_game(ctx):
     raises(Forbidden, rounds.lock_round, ctx.for_caller(a.players["Ana"]), code)  # player on a host route
     raises(Forbidden, rounds.lock_round, ctx.for_caller(b.host), code)  # another game's host
     raises(Forbidden, games.get_state, ctx.for_caller(b.players["Bo"]), code)  # another game's player
-    raises(Forbidden, rounds.submit_picks, ctx.for_caller(a.host), code | {"answers": []})
+    raises(Forbidden, picks.submit_picks, ctx.for_caller(a.host), code | {"answers": []})
 
     assert games.get_state(ctx.for_caller(a.host), code).you.role == "host"
     you = games.get_state(ctx.for_caller(a.players["Ana"]), code).you
@@ -604,7 +604,7 @@ def test_invalid_picks_are_refused_and_keep_the_previous_ones(ctx, events, answe
     events.sent.clear()
     request = [{k: (q1 if v == "Q1" else v) for k, v in a.items()} for a in answers]
 
-    messages = raises(Invalid, rounds.submit_picks, as_player(ctx, lobby, "Ana"),
+    messages = raises(Invalid, picks.submit_picks, as_player(ctx, lobby, "Ana"),
                       {"code": lobby.code, "answers": request})
 
     assert message.format(q1=q1) in messages
@@ -639,10 +639,11 @@ def test_picks_updated_names_who_has_picked_never_the_answers(ctx, events):
     pick(ctx, lobby, "Ana", {q1: "Terran"})
     pick(ctx, lobby, "Ana", {q1: "Zerg"})
 
+    ana, bo = ({"id": lobby.ids[n], "name": n} for n in ("Ana", "Bo"))
     assert events.sent == [
-        (game_room(lobby.code), "picks_updated", {"round": 1, "picked": ["Bo"]}),
-        (game_room(lobby.code), "picks_updated", {"round": 1, "picked": ["Ana", "Bo"]}),
-        (game_room(lobby.code), "picks_updated", {"round": 1, "picked": ["Ana", "Bo"]}),
+        (game_room(lobby.code), "picks_updated", {"round": 1, "players": [bo]}),
+        (game_room(lobby.code), "picks_updated", {"round": 1, "players": [ana]}),
+        (game_room(lobby.code), "picks_updated", {"round": 1, "players": [ana]}),
     ]
     wire = json.dumps([data for _, _, data in events.sent])
     assert "Zerg" not in wire and "Terran" not in wire
@@ -1018,10 +1019,10 @@ def test_a_failing_command_emits_nothing_and_leaves_nothing_pending(ctx, events)
     player_ctx = as_player(ctx, lobby, "Ana")
 
     raises(Unprocessable, games.join_game, ctx.for_caller(None), {"code": lobby.code, "name": "ana"})
-    raises(NotFound, rounds.submit_picks, player_ctx, {"code": lobby.code, "answers": []})
+    raises(NotFound, picks.submit_picks, player_ctx, {"code": lobby.code, "answers": []})
     start(ctx, lobby)
     events.sent.clear()
-    raises(Invalid, rounds.submit_picks, player_ctx,
+    raises(Invalid, picks.submit_picks, player_ctx,
            {"code": lobby.code, "answers": [{"question_id": lobby.qids[0], "answer": "Nope"}]})
     assert player_ctx.pending_events == []
     assert events.sent == []

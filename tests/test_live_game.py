@@ -191,17 +191,17 @@ def test_every_event_reaches_its_own_game_room_only(api, phones):
         assert phone.next("newquestion") == {"question": added, "round": 1}
     q3 = added["id"]
 
-    # picks_updated: names only, never answers
+    # picks_updated: who picked since the last one, never what
     a.api.call("PUT", a.path("/rounds/current/picks"), a.tokens["Ana"],
                LiveGame.answers({q1: "Zerg", q2: "Zerg", q3: "Terran"}))
     for phone in a_room:
-        assert phone.next("picks_updated") == {"round": 1, "picked": ["Ana"]}
+        assert phone.next("picks_updated") == {"round": 1, "players": [{"id": a.ids["Ana"], "name": "Ana"}]}
     # ... and through the socket's submit_picks, acknowledged with the stored picks
     ack = bo_phone.call("submit_picks", LiveGame.answers({q1: "terran", q2: "Zerg"}))
     assert ack == {"ok": True, "data": {"round": 1, "picks": [
         {"question_id": q1, "answer": "Terran"}, {"question_id": q2, "answer": "Zerg"}]}}
     for phone in a_room:
-        assert phone.next("picks_updated") == {"round": 1, "picked": ["Ana", "Bo"]}
+        assert phone.next("picks_updated") == {"round": 1, "players": [{"id": a.ids["Bo"], "name": "Bo"}]}
 
     # round_locked
     locked = a.host_call("POST", "/rounds/current/lock")

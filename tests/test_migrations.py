@@ -11,7 +11,8 @@ from questions.config import PROJECT_ROOT
 from questions.core.extensions import db
 from questions.game.bank import create_question
 from questions.game.games import create_game, join_game
-from questions.game.rounds import start_round, submit_picks
+from questions.game.picks import submit_picks
+from questions.game.rounds import start_round
 
 from .conftest import flask_cli
 

@@ -153,7 +153,7 @@ def test_every_game_event_crosses_processes(two_servers, watchers, postgres_url,
         json={"answers": [{"question_id": question["id"], "answer": "Red"},
                           {"question_id": extra["id"], "answer": "Blue"}]})
     for watcher in (host, screen, phone):
-        assert watcher.expect("picks_updated") == {"round": 1, "picked": [name]}
+        assert watcher.expect("picks_updated") == {"round": 1, "players": [{"id": player["id"], "name": name}]}
 
     api("POST", f"{act}/api/games/{code}/rounds/current/lock", host_token)
     for watcher in (host, screen, phone):
@@ -195,6 +195,6 @@ def test_a_socket_call_on_one_process_reaches_the_other(two_servers, watchers, p
 
     assert ack == {"ok": True, "data": {"round": 1, "picks": [{"question_id": question["id"],
                                                                 "answer": "Toss"}]}}
-    assert host.expect("picks_updated") == {"round": 1, "picked": [player["name"]]}
+    assert host.expect("picks_updated") == {"round": 1, "players": [{"id": player["id"], "name": player["name"]}]}
     picks = api("GET", f"{a}/api/games/{code}/rounds/current/picks", host_token)
     assert picks["players"][0]["picks"] == [{"question_id": question["id"], "answer": "Toss"}]

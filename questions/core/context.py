@@ -28,6 +28,9 @@ class Context:
     token: str | None = None
     client_ip: str | None = None
     limiter: Any = None
+    # the host's commands run on their own small pool (PostgreSQL), so a crowd of picks queued
+    # for the shared one never delays a lock; None: they share ``db``
+    host_db: Session | None = None
     # set by the use-case wrapper: the game named in the request and who is calling
     game: Any = None
     caller: Any = None

@@ -169,22 +169,7 @@ class Round(Model):
     def contender_answers(self, answers: Iterable[tuple[int, str]]) -> dict[int, str]:
         """(question id, contender) pairs as question id -> the contender's name as the host
         spelled it; 400 for a question not in the round, one answered twice, or a non-contender."""
-        contenders = {name.casefold(): name for name in self.contenders}
-        question_ids = {rq.question_id for rq in self.questions}
-        result: dict[int, str] = {}
-        errors = []
-        for question_id, answer in answers:
-            if question_id not in question_ids:
-                errors.append(f"Question {question_id} is not in this round")
-            elif question_id in result:
-                errors.append(f"Question {question_id} is answered twice")
-            elif answer.casefold() not in contenders:
-                errors.append(f"{answer} is not a contender in this round")
-            else:
-                result[question_id] = contenders[answer.casefold()]
-        if errors:
-            raise Invalid(*errors)
-        return result
+        return contender_answers(self.contenders, {rq.question_id for rq in self.questions}, answers)
 
     def score(self, answers: Iterable[tuple[int, str]], now: datetime) -> None:
         """Mark the right answer of every question ((question id, contender) pairs); a scored
@@ -200,6 +185,27 @@ class Round(Model):
             rq.answer = marks[rq.question_id]
         self.state = RoundState.SCORED
         self.scored_at = now
+
+
+def contender_answers(contenders: Iterable[str], question_ids: set[int] | frozenset[int],
+                      answers: Iterable[tuple[int, str]]) -> dict[int, str]:
+    """``Round.contender_answers`` for a round's contenders and question ids, however they were
+    read (the pick path keeps them per process, game/picks.py)."""
+    by_key = {name.casefold(): name for name in contenders}
+    result: dict[int, str] = {}
+    errors = []
+    for question_id, answer in answers:
+        if question_id not in question_ids:
+            errors.append(f"Question {question_id} is not in this round")
+        elif question_id in result:
+            errors.append(f"Question {question_id} is answered twice")
+        elif answer.casefold() not in by_key:
+            errors.append(f"{answer} is not a contender in this round")
+        else:
+            result[question_id] = by_key[answer.casefold()]
+    if errors:
+        raise Invalid(*errors)
+    return result
 
 
 class RoundQuestion(Model):

@@ -8,6 +8,7 @@ declaration raises at import; and the wrapper authorizes every game reference be
 use case runs."""
 from __future__ import annotations
 
+import dataclasses
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ class UseCase:
                 request = self.request.model_validate(request)
             except ValidationError as exc:
                 raise Invalid(*validation_messages(exc)) from None
+        if self.auth is Auth.HOST and self.mutable and ctx.host_db is not None:
+            ctx = dataclasses.replace(ctx, db=ctx.host_db)  # the host's own lane (Context.host_db)
         try:
             if self.rate_limit and ctx.limiter is not None:
                 ctx.limiter.hit(self.rate_limit, ctx.client_ip)

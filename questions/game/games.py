@@ -10,6 +10,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..core import gate
 from ..core.access import hash_token, new_token
 from ..core.errors import Conflict, Invalid, NotFound, Unprocessable
 from ..core.events import game_room
@@ -192,6 +193,7 @@ def end_game(ctx, request: GameRef) -> GameOut:
     game = lock_game(ctx.db, ctx.game)  # concurrent ends and joins in flight queue here
     if game.status == GameStatus.ENDED:
         return game_view(ctx.db, game)  # already over: nothing changes, nothing is sent again
+    gate.close(ctx.db, game.id)  # picks in flight finish first; later ones find the game over
     game.end(ctx.clock())
     ctx.db.flush()
     out = game_view(ctx.db, game)

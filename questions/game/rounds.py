@@ -1,17 +1,17 @@
-"""Round use cases: start, pick, lock, see picks, score."""
+"""Round use cases: start, lock, see picks, score (the picks themselves: picks.py)."""
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..core.errors import Conflict, Invalid
+from ..core import gate
+from ..core.errors import Conflict
 from ..core.events import game_room
 from ..core.models import Pick, Player, Round, RoundQuestion
 from ..core.schema import GameRef
 from ..core.usecase import Auth, command, query
-from .games import lock_game
-from .schema import Answer, Answers, Leaderboard, MyPicks, NewRound, PlayerPicks, RoundOut, RoundPicks
-from .views import RowLock, current_round, leaderboard_view, picked_names, require_round, round_view
+from .schema import Answer, Answers, Leaderboard, NewRound, PlayerPicks, RoundOut, RoundPicks
+from .views import RowLock, current_round, leaderboard_view, require_round, round_view
 
 
 def public_round(out: RoundOut) -> dict:
@@ -47,32 +47,11 @@ def get_current_round(ctx, request: GameRef) -> RoundOut:
     return round_view(ctx.db, require_round(ctx.db, ctx.game), ctx.caller.player)
 
 
-@command(Auth.PLAYER)
-def submit_picks(ctx, request: Answers) -> MyPicks:
-    """Pick one contender per question; sending again replaces your picks until the round locks."""
-    lock_game(ctx.db, ctx.game, share=True).require_open()  # an end waits for us, or we see it
-    player = ctx.db.scalars(select(Player).where(Player.id == ctx.caller.player.id)
-                            .with_for_update()).one()  # one submission per player at a time
-    round_ = require_round(ctx.db, ctx.game, RowLock.SHARE)  # the host's lock waits for us, or we see it
-    round_.require_open()
-    if not request.answers:
-        raise Invalid("Pick at least one answer")
-    chosen = round_.contender_answers((a.question_id, a.answer) for a in request.answers)
-    ctx.db.execute(delete(Pick).where(Pick.round_id == round_.id, Pick.player_id == player.id))
-    now = ctx.clock()
-    ctx.db.add_all(Pick(round_id=round_.id, player_id=player.id, question_id=qid, answer=answer,
-                        picked_at=now) for qid, answer in chosen.items())
-    ctx.db.flush()
-    picked = picked_names(ctx.db, round_)
-    ctx.emit(game_room(ctx.game.code), "picks_updated", {"round": round_.number, "picked": picked})
-    return MyPicks(round=round_.number,
-                   picks=[Answer(question_id=q, answer=a) for q, a in sorted(chosen.items())])
-
-
 @command(Auth.HOST)
 def lock_round(ctx, request: GameRef) -> RoundOut:
     """Lock picks as the match starts."""
     ctx.game.require_open()
+    gate.close(ctx.db, ctx.game.id)  # picks queued from now on wait, then find the round locked
     round_ = require_round(ctx.db, ctx.game, RowLock.UPDATE)
     round_.lock(ctx.clock())
     ctx.db.flush()

@@ -18,14 +18,15 @@ class RowLock(enum.Enum):
     SQLite serialises writers anyway)."""
     NONE = "none"
     SHARE = "share"    # others may read it too, but nobody may change it until we commit
-    UPDATE = "update"  # we are about to change it: everyone else waits
+    UPDATE = "update"  # we are about to change it (not its key): other changes wait
 
 
 def current_round(db, game: Game, lock: RowLock = RowLock.NONE) -> Round | None:
     """The game's latest round, if any (one indexed query)."""
     statement = select(Round).where(Round.game_id == game.id).order_by(Round.number.desc()).limit(1)
     if lock is not RowLock.NONE:
-        statement = statement.with_for_update(read=lock is RowLock.SHARE)
+        # FOR NO KEY UPDATE: the picks' foreign-key checks (FOR KEY SHARE) never wait on it
+        statement = statement.with_for_update(read=lock is RowLock.SHARE, key_share=lock is RowLock.UPDATE)
     return db.scalars(statement).first()
 
 

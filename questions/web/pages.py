@@ -16,6 +16,7 @@ from ..core.errors import Conflict, Invalid, NotFound, ServiceError, Unauthorize
 from ..core.extensions import csrf
 from ..core.usecase import UseCase
 from ..game import bank, games, packs, rejoin, rounds, transfer
+from ..game.picks import submit_picks
 from ..game.schema import GameState
 from ..runtime import context, runtime
 from .session_tokens import forget_token, remember_token, token_for
@@ -212,7 +213,7 @@ def play(code):
 @bp.route("/play/<code>/picks", methods=["POST"])
 def play_picks(code):
     answers = answers_from_form(request.form)
-    _, errors, status = run_form(rounds.submit_picks, {"code": code, "answers": answers},
+    _, errors, status = run_form(submit_picks, {"code": code, "answers": answers},
                                  token_for(session, "player", code))
     if errors:
         return render_live("play.html", "player", code, errors=errors, status=status,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.usecase import Auth, UseCase
-from ..game import bank, games, packs, rejoin, rounds, transfer
+from ..game import bank, games, packs, picks, rejoin, rounds, transfer
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,8 @@ ROUTES: list[Route] = [
     Route("POST", "/api/games/{code}/questions", games.add_game_question, status=201, errors=(409,)),
     Route("POST", "/api/games/{code}/rounds", rounds.start_round, status=201, errors=(409,)),
     Route("GET", "/api/games/{code}/rounds/current", rounds.get_current_round),
-    Route("PUT", "/api/games/{code}/rounds/current/picks", rounds.submit_picks, errors=(409,)),
+    Route("PUT", "/api/games/{code}/rounds/current/picks", picks.submit_picks, errors=(409,)),
+    Route("PATCH", "/api/games/{code}/rounds/current/picks", picks.merge_picks, errors=(409,)),
     Route("GET", "/api/games/{code}/rounds/current/picks", rounds.get_round_picks),
     Route("POST", "/api/games/{code}/rounds/current/lock", rounds.lock_round, errors=(409,)),
     Route("POST", "/api/games/{code}/rounds/current/score", rounds.score_round, errors=(409,)),

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 from ..core import access
 from ..core.errors import as_service_error
 from ..core.events import BANK_ROOM, game_room, player_room
-from ..game import games, rounds
+from ..game import games, picks
 from ..runtime import runtime
 from .session_tokens import token_for
 
@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 # Client events a connected phone may send instead of HTTP requests.
 SOCKET_CALLS = {
     "get_state": games.get_state,
-    "submit_picks": rounds.submit_picks,
+    "submit_picks": picks.submit_picks,  # replaces the player's picks
+    "merge_picks": picks.merge_picks,    # adds to them (one tap, one pick)
 }
 
 

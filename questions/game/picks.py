@@ -1,0 +1,168 @@
+"""Picks: the phones' write path, one guarded statement per submission.
+
+A submission is checked against the game's current round as this process last read it, then
+stored by ONE ``INSERT … SELECT … ON CONFLICT DO UPDATE`` whose SELECT yields rows only while
+that round is open and the game is not over (``_guard``): no row lock, no delete-and-insert, no
+re-read of who has picked. Rounds only ever gain questions and never change their contenders,
+so a round kept from an earlier read can only refuse too much: it is read again before a
+question is refused, and when nothing was stored (a newer round may have started). The host's
+lock overtakes queued picks through the game's gate (``core/gate.py``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, String, and_, delete, literal, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..core import gate
+from ..core.errors import Conflict, Invalid, NotFound
+from ..core.events import game_room
+from ..core.models import Game, GameStatus, Pick, Round, RoundQuestion, RoundState, contender_answers
+from ..core.usecase import Auth, command
+from .schema import Answer, Answers, MyPicks
+
+# ---------------------------------------------------------------- the round, kept per process
+
+@dataclass(frozen=True)
+class RoundRules:
+    """What checking a pick needs of a round."""
+    id: int
+    number: int
+    contenders: tuple[str, ...]
+    question_ids: frozenset[int]
+
+
+# (database, game id, game created at) -> its latest round as last read by this process
+_ROUNDS: dict[tuple, RoundRules] = {}
+_ROUNDS_KEPT = 1024
+
+
+def _key(db, game: Game) -> tuple:
+    return (str(db.get_bind().url), game.id, game.created_at)
+
+
+def _read_round(db, game: Game) -> RoundRules:
+    """The game's latest round, read now (two indexed queries) and kept; 404 if none yet."""
+    row = db.execute(select(Round.id, Round.number, Round.contenders).where(Round.game_id == game.id)
+                     .order_by(Round.number.desc()).limit(1)).first()
+    if row is None:
+        raise NotFound("No round has started yet")
+    questions = db.scalars(select(RoundQuestion.question_id).where(RoundQuestion.round_id == row.id))
+    rules = RoundRules(id=row.id, number=row.number, contenders=tuple(row.contenders),
+                       question_ids=frozenset(questions))
+    if len(_ROUNDS) >= _ROUNDS_KEPT:
+        _ROUNDS.pop(next(iter(_ROUNDS)), None)
+    _ROUNDS[_key(db, game)] = rules
+    return rules
+
+
+def _checked(db, game: Game, answers: list[Answer]) -> tuple[RoundRules, dict[int, str]]:
+    """The round the answers are for and the answers checked against it; a kept round is read
+    again before anything is refused (a question may have been added since)."""
+    pairs = [(a.question_id, a.answer) for a in answers]
+    kept = _ROUNDS.get(_key(db, game))
+    if kept is not None:
+        try:
+            return kept, contender_answers(kept.contenders, kept.question_ids, pairs)
+        except Invalid:
+            pass
+    rules = _read_round(db, game)
+    return rules, contender_answers(rules.contenders, rules.question_ids, pairs)
+
+
+# ---------------------------------------------------------------- the statement
+
+def _guard(rules: RoundRules):
+    """When a pick may be stored: its round is open and the game is not over. (A deadline, such
+    as a round's ``locks_at``, is one more condition here.)"""
+    return and_(Round.id == rules.id, Round.state == RoundState.OPEN, Game.status == GameStatus.OPEN)
+
+
+def _upsert(db, rules: RoundRules, player_id: int, chosen: dict[int, str], now) -> int:
+    """Store ``chosen`` for the player in one statement, if the guard holds; answers how many
+    rows were stored (all of them, or none)."""
+    given = union_all(*(select(literal(qid, Integer).label("question_id"),
+                               literal(answer, String).label("answer"))
+                        for qid, answer in chosen.items())).subquery("given")
+    rows = (select(Round.id, literal(player_id, Integer), given.c.question_id, given.c.answer,
+                   literal(now, Pick.picked_at.type))
+            .select_from(Round).join(Game, Game.id == Round.game_id).join(given, literal(True))
+            .where(_guard(rules)))
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Pick).from_select(
+        ["round_id", "player_id", "question_id", "answer", "picked_at"], rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["round_id", "player_id", "question_id"],
+        set_={"answer": statement.excluded.answer, "picked_at": statement.excluded.picked_at},
+    ).returning(Pick.question_id)
+    return len(db.execute(statement).all())
+
+
+def _refuse(db, game: Game, rules: RoundRules) -> None:
+    """Nothing was stored: say why, unless a newer round started (then the caller retries)."""
+    status = db.scalar(select(Game.status).where(Game.id == game.id))
+    if status == GameStatus.ENDED:
+        raise Conflict("This game has ended")
+    latest = db.scalar(select(Round.id).where(Round.game_id == game.id)
+                       .order_by(Round.number.desc()).limit(1))
+    if latest == rules.id:
+        raise Conflict("Picks are locked for this round")
+
+
+def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, str]]:
+    """Check and store a player's answers; with ``replace``, they become all of the player's
+    picks in the round (the others are deleted in the same transaction)."""
+    game, player = ctx.game, ctx.caller.player
+    game.require_open()
+    rules, chosen = _checked(ctx.db, game, request.answers)
+    if not chosen:
+        raise Invalid("Pick at least one answer")
+    gate.enter(ctx.db, game.id)
+    for attempt in range(2):  # a second time only if a newer round started meanwhile
+        if attempt:
+            rules, chosen = _checked(ctx.db, game, request.answers)
+        if _upsert(ctx.db, rules, player.id, chosen, ctx.clock()):
+            break
+        _refuse(ctx.db, game, rules)
+        _read_round(ctx.db, game)
+    else:
+        raise Conflict("Picks are locked for this round")
+    if replace:
+        ctx.db.execute(delete(Pick).where(Pick.round_id == rules.id, Pick.player_id == player.id,
+                                          Pick.question_id.not_in(list(chosen))))
+    # to the room's screens: who picked since the last update (folded, see merge_picks_updated)
+    ctx.emit(game_room(game.code), "picks_updated",
+             {"round": rules.number, "players": [{"id": player.id, "name": player.name}]})
+    return rules, chosen
+
+
+def merge_picks_updated(held: dict, new: dict) -> dict:
+    """Two ``picks_updated`` as one (``runtime.ThrottledEvents`` folds them): everyone who
+    picked in either, each once, for the newer round."""
+    if held.get("round") != new.get("round"):
+        return new
+    seen = {p["id"] for p in held["players"]}
+    return {"round": new["round"],
+            "players": held["players"] + [p for p in new["players"] if p["id"] not in seen]}
+
+
+def _answers(chosen: dict[int, str]) -> list[Answer]:
+    return [Answer(question_id=q, answer=a) for q, a in sorted(chosen.items())]
+
+
+# ---------------------------------------------------------------- use cases
+
+@command(Auth.PLAYER)
+def submit_picks(ctx, request: Answers) -> MyPicks:
+    """Pick one contender per question; sending again replaces your picks until the round locks."""
+    rules, chosen = _store(ctx, request, replace=True)
+    return MyPicks(round=rules.number, picks=_answers(chosen))
+
+
+@command(Auth.PLAYER)
+def merge_picks(ctx, request: Answers) -> MyPicks:
+    """Pick contenders for some questions, keeping your other picks; answers all your picks."""
+    rules, _chosen = _store(ctx, request, replace=False)
+    mine = ctx.db.execute(select(Pick.question_id, Pick.answer)  # the player's own: indexed
+                          .where(Pick.round_id == rules.id, Pick.player_id == ctx.caller.player.id))
+    return MyPicks(round=rules.number, picks=_answers(dict(mine.all())))

@@ -1,0 +1,146 @@
+"""The pick write path (questions/game/picks.py): replace and merge, one guarded upsert, a round
+kept per process that never lets a wrong pick through, and picks racing the host's lock or end.
+
+Runs on SQLite by default and on PostgreSQL with ``DATABASE_URL`` (where the race tests use
+the game's gate, core/gate.py, and the host's own connection pool)."""
+from __future__ import annotations
+
+from sqlalchemy import event, func, select
+
+from questions.core.errors import Conflict, Invalid
+from questions.core.extensions import db
+from questions.core.models import Pick, Round
+from questions.game import games, picks, rounds
+from tests.test_game_service import (
+    as_player,
+    end,
+    host_game,
+    lock,
+    pick,
+    raises,
+    run_at_once,
+    score,
+    start,
+    stored_picks,
+)
+
+
+def merge(ctx, lobby, name, answers: dict[int, str]):
+    return picks.merge_picks(as_player(ctx, lobby, name), {
+        "code": lobby.code, "answers": [{"question_id": q, "answer": a} for q, a in answers.items()]})
+
+
+def test_merge_adds_to_the_players_picks_and_answers_all_of_them(ctx, events):
+    lobby = host_game(ctx, questions=3, players=["Ana", "Bo"])
+    q1, q2, q3 = lobby.qids
+    start(ctx, lobby, ["Zerg", "Terran"])
+    pick(ctx, lobby, "Bo", {q1: "Terran"})
+
+    first = merge(ctx, lobby, "Ana", {q2: "zerg"})
+    second = merge(ctx, lobby, "Ana", {q1: "Terran", q2: "Terran"})
+
+    assert [(a.question_id, a.answer) for a in first.picks] == [(q2, "Zerg")]
+    assert [(a.question_id, a.answer) for a in second.picks] == [(q1, "Terran"), (q2, "Terran")]
+    assert stored_picks(ctx, lobby, "Ana") == {q1: "Terran", q2: "Terran"}
+    assert stored_picks(ctx, lobby, "Bo") == {q1: "Terran"}
+    # replacing after merging drops what is not sent again
+    pick(ctx, lobby, "Ana", {q3: "Zerg"})
+    assert stored_picks(ctx, lobby, "Ana") == {q3: "Zerg"}
+    assert raises(Invalid, merge, ctx, lobby, "Ana", {}) == ["Pick at least one answer"]
+
+
+def test_merge_is_refused_like_replace_once_the_round_is_locked(ctx):
+    lobby = host_game(ctx, questions=2, players=["Ana"])
+    q1, q2 = lobby.qids
+    start(ctx, lobby)
+    merge(ctx, lobby, "Ana", {q1: "Zerg"})
+    lock(ctx, lobby)
+
+    assert raises(Conflict, merge, ctx, lobby, "Ana", {q2: "Zerg"}) == ["Picks are locked for this round"]
+    assert stored_picks(ctx, lobby, "Ana") == {q1: "Zerg"}
+    end(ctx, lobby)
+    assert raises(Conflict, merge, ctx, lobby, "Ana", {q2: "Zerg"}) == ["This game has ended"]
+
+
+def test_a_pick_is_one_statement_after_the_caller_is_known(app, ctx):
+    """Once this process has read the round, a submission runs: find the game, identify the
+    player (the use-case wrapper), [enter the gate on PostgreSQL], then the upsert, then the
+    delete of the replaced picks. Nothing reads who has picked."""
+    lobby = host_game(ctx, questions=2, players=["Ana"])
+    q1, q2 = lobby.qids
+    start(ctx, lobby)
+    pick(ctx, lobby, "Ana", {q1: "Zerg"})  # this process now keeps the round
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            pick(ctx, lobby, "Ana", {q1: "Terran", q2: "Zerg"})
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    writes = [s for s in statements if s.startswith(("INSERT", "DELETE", "UPDATE"))]
+    reads = [s for s in statements if s.startswith("SELECT") and "pg_advisory" not in s]
+    assert [" ".join(s.split()[:3]) for s in writes] == ["INSERT INTO picks", "DELETE FROM picks"]
+    assert "ON CONFLICT" in " ".join(statements)
+    assert len(reads) == 2, reads  # the game by its code, the player by their token
+    assert stored_picks(ctx, lobby, "Ana") == {q1: "Terran", q2: "Zerg"}
+
+
+def test_a_kept_round_is_read_again_for_a_newer_round_and_added_questions(ctx):
+    lobby = host_game(ctx, questions=1, players=["Ana", "Bo"])
+    (q1,) = lobby.qids
+    start(ctx, lobby)
+    pick(ctx, lobby, "Ana", {q1: "Zerg"})  # kept: round 1
+    lock(ctx, lobby)
+    score(ctx, lobby, {q1: "Zerg"})
+    start(ctx, lobby, ["Serral", "Maru"])  # round 2: same question, other contenders
+
+    mine = pick(ctx, lobby, "Ana", {q1: "Maru"})
+    added = games.add_game_question(ctx.for_caller(lobby.host), {"code": lobby.code, "body": "Late?"})
+    theirs = pick(ctx, lobby, "Bo", {added.id: "Serral"})
+
+    assert mine.round == 2 and theirs.round == 2
+    round_ids = dict(ctx.db.execute(select(Round.number, Round.id)).all())
+    by_round = ctx.db.execute(select(Pick.round_id, Pick.question_id, Pick.answer)
+                              .where(Pick.player_id == lobby.ids["Ana"]).order_by(Pick.round_id)).all()
+    assert by_round == [(round_ids[1], q1, "Zerg"), (round_ids[2], q1, "Maru")]
+    assert stored_picks(ctx, lobby, "Bo") == {added.id: "Serral"}
+    assert raises(Invalid, pick, ctx, lobby, "Bo", {q1: "Zerg"}) == ["Zerg is not a contender in this round"]
+
+
+def test_picks_updated_folds_into_everyone_who_picked_since_the_last_one():
+    ana, bo = {"id": 1, "name": "Ana"}, {"id": 2, "name": "Bo"}
+    held = {"round": 3, "players": [ana]}
+
+    assert picks.merge_picks_updated(held, {"round": 3, "players": [bo]}) == {"round": 3, "players": [ana, bo]}
+    assert picks.merge_picks_updated(held, {"round": 3, "players": [ana]}) == held
+    assert picks.merge_picks_updated(held, {"round": 4, "players": [bo]}) == {"round": 4, "players": [bo]}
+
+
+def test_picks_racing_the_lock_are_stored_and_acknowledged_or_refused_never_both(app, ctx):
+    """20 players pick while the host locks, all released at once: every acknowledged pick is
+    stored, every refused one is not, and the round ends locked."""
+    names = [f"P{n}" for n in range(20)]
+    lobby = host_game(ctx, questions=1, players=names)
+    (q,) = lobby.qids
+    start(ctx, lobby)
+
+    def act(thread_ctx, n):
+        if n == len(names):
+            return rounds.lock_round(thread_ctx.for_caller(lobby.host), {"code": lobby.code})
+        return picks.submit_picks(thread_ctx.for_caller(lobby.players[names[n]]), {
+            "code": lobby.code, "answers": [{"question_id": q, "answer": "Zerg"}]})
+
+    results = run_at_once(app, len(names) + 1, act)
+
+    assert not [r for r in results if r[0] == "crash"], results
+    acked = sum(1 for status, result in results if status == "ok" and hasattr(result, "picks"))
+    refused = [r for r in results if r[0] == 409]
+    assert all(messages == ["Picks are locked for this round"] for _, messages in refused)
+    assert acked + len(refused) == len(names)
+    assert ctx.db.scalar(select(func.count()).select_from(Pick)) == acked
+    assert rounds.get_current_round(ctx.for_caller(None), {"code": lobby.code}).state == "locked"
