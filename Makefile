@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 FLASK   = FLASK_APP=questions:create_app $(BIN)/flask
 
-.PHONY: run lan test lint install dev lock migrate seed bench clean
+.PHONY: run lan test lint install dev lock migrate seed bench clean translations
 
 # what the app runs on (requirements.txt); tests, benchmarks and checks add requirements-dev.txt
 $(BIN)/activate: requirements.txt
@@ -48,6 +48,14 @@ lint: dev
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# After changing texts: re-extract them, update the German catalog, translate what is new or
+# marked fuzzy in translations/de/LC_MESSAGES/messages.po, then run this again to compile it.
+# (tests/test_translations.py fails while a German text is missing, fuzzy or not compiled.)
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --width 100
+	$(BIN)/pybabel compile -d translations
 
 bench: dev
 	$(BIN)/python -m bench.run --short

@@ -23,12 +23,13 @@ from .core.context import utcnow
 from .core.errors import ServiceError, as_service_error
 from .core.events import EventSink, SocketIOEvents
 from .core.extensions import csrf, db, migrate
+from .core.i18n import _
 from .database import Deadline, deadline, engine_options
 from .game import picks
 from .limiter import DatabaseCounter, Limiter, RedisCounter
 from .runtime import Runtime, ThrottledEvents
 from .socketio_internals import JsonPacket
-from .web import json_api, pages, rejoin_pages, sockets
+from .web import i18n, json_api, pages, rejoin_pages, sockets
 from .web.socket_guard import SocketGuard
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     app.register_blueprint(api)
     app.register_blueprint(pages.bp)
     app.register_blueprint(rejoin_pages.bp)
+    i18n.init_app(app)
     sockets.register(socketio)
     cli.register(app)
     _register_error_handlers(app)
@@ -212,6 +214,7 @@ def wants_json() -> bool:
 
 def _register_error_handlers(app: Flask) -> None:
     def respond(status: int, messages: list[str]):
+        messages = [i18n.t(message) for message in messages]  # in the reader's language
         if wants_json():
             return jsonify(errors=messages), status
         return render_template("error.html", status=status, messages=messages), status
@@ -226,14 +229,15 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return respond(400, ["This form has expired. Reload the page and try again."])
+        return respond(400, [_("This form has expired. Reload the page and try again.")])
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         messages = {
-            404: "Not found",
-            405: f"Method {request.method} is not allowed here",
-            413: f"Request body is too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)",
+            404: _("Not found"),
+            405: _("Method %(method)s is not allowed here", method=request.method),
+            413: _("Request body is too large (limit %(limit)s bytes)",
+                   limit=request.max_content_length or app.config["MAX_CONTENT_LENGTH"]),
         }
         status = exc.code or 500
         response = respond(status, [messages.get(status, exc.description or exc.name)])
@@ -250,4 +254,4 @@ def _register_error_handlers(app: Flask) -> None:
             log.warning("%s %s: %s", request.method, request.path, str(exc).strip().splitlines()[0])
             return service_error(explicit)
         log.exception("Unhandled error on %s %s", request.method, request.path)
-        return respond(500, ["Internal server error"])
+        return respond(500, [_("Internal server error")])

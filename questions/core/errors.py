@@ -2,6 +2,8 @@
 (JSON ``{"errors": [...]}``, a message on the page, a Socket.IO refusal)."""
 from sqlalchemy import exc as sa_exc
 
+from .i18n import Message, _
+
 
 class ServiceError(Exception):
     status = 400
@@ -81,34 +83,38 @@ def as_service_error(exc: BaseException) -> ServiceError | None:
 
 def validation_messages(exc) -> list[str]:
     """Readable messages from a pydantic ``ValidationError``: 'Body is required', not 'Field required'."""
-    messages = []
+    messages: list[str] = []
     for error in exc.errors(include_url=False):
         loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
         field = loc[-1] if loc else ""
-        label = field.replace("_", " ").capitalize() if field else "Request"
+        # a translatable label: the catalog holds those of the request fields (game/schema.py)
+        label = Message(field.replace("_", " ").capitalize()) if field else _("Request")
         kind = error.get("type", "")
+        ctx = error.get("ctx") or {}
         if kind == "missing":
-            message = f"{label} is required"
+            message = _("%(label)s is required", label=label)
         elif kind.startswith("custom_") or kind == "value_error" and not field:
-            message = error["msg"]
+            message = ctx.get("message") or error["msg"]  # our own Message, kept by ``invalid``
         elif kind in ("string_type", "string_sub_type"):
-            message = f"{label} must be a string"
+            message = _("%(label)s must be a string", label=label)
         elif kind in ("int_type", "int_parsing", "int_from_float"):
-            message = f"{label} must be an integer"
+            message = _("%(label)s must be an integer", label=label)
         elif kind in ("list_type",):
-            message = f"{label} must be a list"
+            message = _("%(label)s must be a list", label=label)
         elif kind in ("model_type", "dict_type", "model_attributes_type"):
-            message = f"{label} must be an object"
+            message = _("%(label)s must be an object", label=label)
         elif kind == "extra_forbidden":
-            message = f"Unknown field: {field}"
+            message = _("Unknown field: %(field)s", field=field)
         elif kind == "string_too_long":
-            message = f"{label} must be at most {error['ctx']['max_length']} characters"
+            message = _("%(label)s must be at most %(count)s characters", label=label,
+                        count=ctx["max_length"])
         elif kind == "too_long":
-            message = f"{label} must have at most {error['ctx']['max_length']} items"
+            message = _("%(label)s must have at most %(count)s items", label=label, count=ctx["max_length"])
         elif kind == "too_short":
-            message = f"{label} must have at least {error['ctx']['min_length']} items"
-        else:
-            message = f"{label}: {error['msg']}" if field else error["msg"]
+            message = _("%(label)s must have at least %(count)s items", label=label,
+                        count=ctx["min_length"])
+        else:  # pydantic's own words (English only), after the field's name
+            message = _("%(label)s: %(reason)s", label=label, reason=error["msg"]) if field else error["msg"]
         if message not in messages:
             messages.append(message)
     return messages

@@ -15,6 +15,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .i18n import Message, _
+
 
 def _iso_utc(value: datetime) -> str:
     return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
@@ -33,7 +35,8 @@ GameCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True
 
 def invalid(message: str) -> PydanticCustomError:
     """A validation failure whose message is shown to the user as it is."""
-    return PydanticCustomError("custom_invalid", message)
+    # the message itself rides in the context: pydantic's "msg" would be a plain copy of it
+    return PydanticCustomError("custom_invalid", "{message}", {"message": message})
 
 
 # Control characters and line/paragraph separators make text span lines (or hide in it);
@@ -56,16 +59,19 @@ def one_line(label: str, max_length: int, required: bool = True) -> tuple[Before
     """Rules for a trimmed single-line string, with messages that name the field; when not
     ``required`` it may be empty. ``Annotated[str, *one_line("Name", 24)]``: a type checker
     sees a plain ``str``."""
+    label = label if isinstance(label, Message) else Message(label)  # shown translated
+
     def clean(value):
         if not isinstance(value, str):
-            raise invalid(f"{label} must be a string")
+            raise invalid(_("%(label)s must be a string", label=label))
         value = value.strip()
         if not value and required:
-            raise invalid(f"{label} is required")
+            raise invalid(_("%(label)s is required", label=label))
         if len(value) > max_length:
-            raise invalid(f"{label} must be at most {max_length} characters")
+            raise invalid(_("%(label)s must be at most %(count)s characters", label=label,
+                            count=max_length))
         if any(unicodedata.category(ch) in NOT_ONE_LINE for ch in value):
-            raise invalid(f"{label} must be a single line of text")
+            raise invalid(_("%(label)s must be a single line of text", label=label))
         return value
     pattern = text_pattern(max_length) if required else f"^{_SPACE}*$|{text_pattern(max_length)}"
     return BeforeValidator(clean), WithJsonSchema({

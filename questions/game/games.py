@@ -14,6 +14,7 @@ from ..core import gate
 from ..core.access import hash_token, new_token
 from ..core.errors import Conflict, Invalid, NotFound, Unprocessable
 from ..core.events import game_room
+from ..core.i18n import _
 from ..core.models import (
     Game,
     GameQuestion,
@@ -87,14 +88,15 @@ def create_game(ctx, request: NewGame) -> GameCreated:
         try:
             pack = find_pack(ctx.db, request.pack)
         except NotFound:
-            raise Invalid(f"Unknown pack: {request.pack}") from None
+            raise Invalid(_("Unknown pack: %(slug)s", slug=request.pack)) from None
         ids = [pq.question_id for pq in pack.questions] + ids
     ids = list(dict.fromkeys(ids))
     if not ids:
-        raise Invalid("Pick at least one question" if request.pack is None
-                      else "That pack has no questions yet")
+        raise Invalid(_("Pick at least one question") if request.pack is None
+                      else _("That pack has no questions yet"))
     if len(ids) > MAX_GAME_QUESTIONS:
-        raise Invalid(f"A game takes at most {MAX_GAME_QUESTIONS} questions; these are {len(ids)}")
+        raise Invalid(_("A game takes at most %(max)s questions; these are %(count)s",
+                        max=MAX_GAME_QUESTIONS, count=len(ids)))
     found = {q.id: q for q in ctx.db.scalars(select(Question).where(Question.id.in_(ids)))}
     missing = [str(i) for i in ids if i not in found]
     if missing:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.events import BANK_ROOM
+from ..core.i18n import _
 from ..core.models import Pack, PackQuestion, Question
 from ..core.schema import NoInput, Request, UtcDateTime, invalid, one_line
 from ..core.usecase import command, query
@@ -30,9 +31,10 @@ PackDescription = Annotated[str, *one_line("Description", 500, required=False)]
 
 def _check_slug(value):
     if not isinstance(value, str):
-        raise invalid("Slug must be a string")
+        raise invalid(_("%(label)s must be a string", label=_("Slug")))
     if not SLUG_RE.fullmatch(value) or len(value) > MAX_SLUG:
-        raise invalid(f"Slug must be 1 to {MAX_SLUG} lowercase letters, digits and single hyphens")
+        raise invalid(_("Slug must be 1 to %(count)s lowercase letters, digits and single hyphens",
+                         count=MAX_SLUG))
     return value
 
 
@@ -93,7 +95,8 @@ def find_pack(db, slug: str) -> Pack:
         pack = db.scalars(select(Pack).where(Pack.slug == slug).options(
             selectinload(Pack.questions).selectinload(PackQuestion.question))).first()
     if pack is None:
-        raise NotFound(f"No pack with slug {slug}" if slug.isprintable() else "No such pack")
+        raise NotFound(_("No pack with slug %(slug)s", slug=slug) if slug.isprintable()
+                       else _("No such pack"))
     return pack
 
 
@@ -109,7 +112,7 @@ def new_pack(ctx, name: str, slug: str, description: str = "") -> Pack:
     try:
         ctx.db.flush()  # no SAVEPOINT: on SQLite releasing it would commit before the use case ends
     except IntegrityError:
-        raise Conflict(f"A pack with slug {slug} already exists") from None
+        raise Conflict(_("A pack with slug %(slug)s already exists", slug=slug)) from None
     return pack
 
 
@@ -162,7 +165,7 @@ def add_pack_question(ctx, request: AddPackQuestion) -> QuestionOut:
     """Add a bank question (or a text: the bank's question with it, else a new one) to the pack."""
     pack = find_pack(ctx.db, request.slug)
     if (request.question_id is None) == (request.body is None):
-        raise Invalid("Give either question_id or body")
+        raise Invalid(_("Give either question_id or body"))
     question: Question | None
     if request.body is not None:
         existing = body_index(ctx.db).get(body_key(request.body))
@@ -170,10 +173,10 @@ def add_pack_question(ctx, request: AddPackQuestion) -> QuestionOut:
     else:
         question = ctx.db.get(Question, request.question_id)
         if question is None:
-            raise Invalid(f"Unknown question id: {request.question_id}")
+            raise Invalid(_("Unknown question id: %(id)s", id=request.question_id))
     assert question is not None
     if not append_to_pack(ctx.db, pack, question.id):
-        raise Conflict("That question is already in this pack")
+        raise Conflict(_("That question is already in this pack"))
     ctx.db.flush()
     out = QuestionOut.model_validate(question)
     ctx.emit(BANK_ROOM, "pack_question_added", {"pack": pack.slug, "question": out.model_dump(mode="json")})

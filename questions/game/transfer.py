@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from ..core.errors import Invalid, TooLarge, validation_messages
 from ..core.events import BANK_ROOM
+from ..core.i18n import Message, _
 from ..core.models import Pack, PackQuestion, Question
 from ..core.schema import Download, Request, one_line
 from ..core.usecase import command, query
@@ -90,21 +91,22 @@ class Row:
 @dataclass
 class Parsed:
     rows: list[Row] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[Message] = field(default_factory=list)
     seen: int = 0  # questions read, good or bad
 
     def check(self, adapter: TypeAdapter, value: Any, where: str) -> Any:
         try:
             return adapter.validate_python(value)
         except ValidationError as exc:
-            self.errors.extend(f"{where}: {message}" for message in validation_messages(exc))
+            self.errors.extend(_("%(where)s: %(problem)s", where=where, problem=message)
+                               for message in validation_messages(exc))
             return None
 
     def count_row(self) -> None:
         self.seen += 1
         if self.seen > MAX_IMPORT_ROWS:
-            raise TooLarge(f"The file has more than {MAX_IMPORT_ROWS:,} questions; split it into "
-                           "smaller files")
+            raise TooLarge(_("The file has more than %(count)s questions; split it into smaller files",
+                             count=f"{MAX_IMPORT_ROWS:,}"))
 
 
 BODY = TypeAdapter(QuestionBody)
@@ -117,13 +119,13 @@ DESCRIPTION = TypeAdapter(PackDescription)
 def decode(content: bytes) -> str:
     """UTF-8 text, with or without a byte order mark; anything else is refused, naming the line."""
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise Invalid("The file is UTF-16 text; save it as UTF-8 (in Excel: CSV UTF-8)")
+        raise Invalid(_("The file is UTF-16 text; save it as UTF-8 (in Excel: CSV UTF-8)"))
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = content[:exc.start].count(b"\n") + 1
-        raise Invalid(f"Line {line}: the file is not UTF-8 text (byte 0x{content[exc.start]:02x}); "
-                      "save it as UTF-8 (in Excel: CSV UTF-8)") from None
+        raise Invalid(_("Line %(line)s: the file is not UTF-8 text (byte %(byte)s); save it as UTF-8 "
+                        "(in Excel: CSV UTF-8)", line=line, byte=f"0x{content[exc.start]:02x}")) from None
 
 
 def parse_csv(text: str) -> Parsed:
@@ -134,21 +136,21 @@ def parse_csv(text: str) -> Parsed:
     try:
         header = next(reader, None)
         if header is None:
-            raise Invalid("The file is empty; its first row must be the header: body,pack")
+            raise Invalid(_("The file is empty; its first row must be the header: body,pack"))
         columns = [cell.strip().lower() for cell in header]
         unknown = [cell for cell in columns if cell and cell not in CSV_COLUMNS]
         named = [cell for cell in columns if cell]
         if "body" not in columns or unknown or len(set(named)) < len(named):
-            raise Invalid("Row 1 must be the header: body,pack (the pack column may be left out)")
+            raise Invalid(_("Row 1 must be the header: body,pack (the pack column may be left out)"))
         body_at, pack_at = columns.index("body"), columns.index("pack") if "pack" in columns else None
         packs: dict[str, PackSpec] = {}
         for number, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
                 continue  # a blank line, such as the one spreadsheets leave at the end
             parsed.count_row()
-            where = f"Row {number}"
+            where = _("Row %(number)s", number=number)
             if any(cell.strip() for cell in cells[len(columns):]):
-                parsed.errors.append(f"{where}: more cells than the header names")
+                parsed.errors.append(_("%(where)s: more cells than the header names", where=where))
             body = parsed.check(BODY, csv_unescape(cell_at(cells, body_at)), where)
             pack = None
             name = csv_unescape(cell_at(cells, pack_at))
@@ -159,7 +161,8 @@ def parse_csv(text: str) -> Parsed:
             if body is not None:
                 parsed.rows.append(Row(body, pack))
     except csv.Error as exc:
-        raise Invalid(f"Row {reader.line_num}: not valid CSV ({exc})") from None
+        raise Invalid(_("Row %(number)s: not valid CSV (%(reason)s)", number=reader.line_num,
+                        reason=str(exc))) from None
     return parsed
 
 
@@ -173,23 +176,27 @@ def parse_json(text: str) -> Parsed:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise Invalid(f"Line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        raise Invalid(_("Line %(line)s: not valid JSON (%(reason)s)", line=exc.lineno,
+                        reason=exc.msg)) from None
     except (ValueError, RecursionError):
-        raise Invalid("The file is not valid JSON") from None
+        raise Invalid(_("The file is not valid JSON")) from None
     if not isinstance(data, dict) or not isinstance(data.get("packs"), list):
-        raise Invalid('The file must be a JSON object with a "packs" list, as an export writes it')
+        raise Invalid(_('The file must be a JSON object with a "packs" list, as an export writes it'))
     if data.get("format", FORMAT_NAME) != FORMAT_NAME or data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
-        raise Invalid(f'Only format "{FORMAT_NAME}" version {FORMAT_VERSION} can be imported')
+        raise Invalid(_('Only format "%(format)s" version %(version)s can be imported',
+                        format=FORMAT_NAME, version=FORMAT_VERSION))
     parsed = Parsed()
     slugs: set[str] = set()
     for number, item in enumerate(data["packs"], start=1):
-        where = f"Pack {number}"
+        where = _("Pack %(number)s", number=number)
         if not isinstance(item, dict):
-            parsed.errors.append(f"{where}: must be an object with name, slug and questions")
+            parsed.errors.append(_("%(where)s: must be an object with name, slug and questions",
+                                   where=where))
             continue
         unknown = sorted(set(item) - {"name", "slug", "description", "questions"})
         if unknown:
-            parsed.errors.append(f"{where}: unknown field {', '.join(map(str, unknown))}")
+            parsed.errors.append(_("%(where)s: unknown field %(fields)s", where=where,
+                                   fields=", ".join(map(str, unknown))))
         name = parsed.check(PACK_NAME, item.get("name"), where)
         slug = parsed.check(SLUG, item["slug"], where) if item.get("slug") is not None else None
         description = parsed.check(DESCRIPTION, item.get("description") or "", where)
@@ -197,19 +204,21 @@ def parse_json(text: str) -> Parsed:
             continue
         spec = PackSpec(name=name, slug=slug or slugify(name), description=description or "")
         if spec.slug in slugs:
-            parsed.errors.append(f"{where}: slug {spec.slug} is used by an earlier pack")
+            parsed.errors.append(_("%(where)s: slug %(slug)s is used by an earlier pack", where=where,
+                                   slug=spec.slug))
         slugs.add(spec.slug or "")
         questions = item.get("questions", [])
         if not isinstance(questions, list):
-            parsed.errors.append(f"{where}: questions must be a list")
+            parsed.errors.append(_("%(where)s: questions must be a list", where=where))
             continue
         for q_number, question in enumerate(questions, start=1):
             parsed.count_row()
-            q_where = f"{where}, question {q_number}"
+            q_where = _("%(where)s, question %(number)s", where=where, number=q_number)
             if isinstance(question, dict):
                 extra = sorted(set(question) - {"body"})
                 if extra:
-                    parsed.errors.append(f"{q_where}: unknown field {', '.join(map(str, extra))}")
+                    parsed.errors.append(_("%(where)s: unknown field %(fields)s", where=q_where,
+                                           fields=", ".join(map(str, extra))))
                 question = question.get("body")
             body = parsed.check(BODY, question, q_where)
             if body is not None:
@@ -219,8 +228,9 @@ def parse_json(text: str) -> Parsed:
 
 def parse(request: ImportFile) -> Parsed:
     if len(request.content) > MAX_IMPORT_BYTES:
-        raise TooLarge(f"The file is {len(request.content) / 1024 / 1024:.1f} MB; "
-                       f"the limit is {MAX_IMPORT_BYTES // 1024 // 1024} MB")
+        raise TooLarge(_("The file is %(size)s MB; the limit is %(limit)s MB",
+                         size=f"{len(request.content) / 1024 / 1024:.1f}",
+                         limit=MAX_IMPORT_BYTES // 1024 // 1024))
     text = decode(request.content)
     kind: str | None = request.format
     if kind is None:
@@ -230,10 +240,10 @@ def parse(request: ImportFile) -> Parsed:
     if parsed.errors:
         shown = parsed.errors[:MAX_REPORTED_ERRORS]
         if len(parsed.errors) > len(shown):
-            shown.append(f"… and {len(parsed.errors) - len(shown)} more errors")
+            shown.append(_("… and %(count)s more errors", count=len(parsed.errors) - len(shown)))
         raise Invalid(*shown)
     if not parsed.rows:
-        raise Invalid("The file holds no questions")
+        raise Invalid(_("The file holds no questions"))
     return parsed
 
 

@@ -8,6 +8,7 @@ from pydantic import TypeAdapter
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..core.errors import Invalid, Unauthorized
+from ..core.i18n import _
 from ..core.schema import Download
 from ..runtime import context
 from . import openapi
@@ -18,9 +19,9 @@ def bearer_token() -> str | None:
     header = request.headers.get("Authorization")
     if header is None:
         return None
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Authorization header must be 'Bearer <token>'")
+        raise Unauthorized(_("Authorization header must be 'Bearer <token>'"))
     return token.strip()
 
 
@@ -42,13 +43,13 @@ def json_body() -> dict:
         return {}
     if not request.mimetype or not (request.mimetype == "application/json"
                                     or request.mimetype.endswith("+json")):
-        raise Invalid("Request body must be JSON (Content-Type: application/json)")
+        raise Invalid(_("Request body must be JSON (Content-Type: application/json)"))
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):
-        raise Invalid("Request body is not valid JSON") from None
+        raise Invalid(_("Request body is not valid JSON")) from None
     if not isinstance(data, dict):
-        raise Invalid("Request body must be a JSON object")
+        raise Invalid(_("Request body must be a JSON object"))
     return data
 
 

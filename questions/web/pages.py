@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import segno
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -19,6 +20,7 @@ from ..game import bank, games, packs, rejoin, rounds, transfer
 from ..game.picks import submit_picks
 from ..game.schema import GameState
 from ..runtime import context, runtime
+from .i18n import t
 from .session_tokens import forget_token, remember_token, token_for
 
 bp = Blueprint("pages", __name__)
@@ -31,7 +33,7 @@ def run_form(use_case, data: dict, token: str | None = None):
     try:
         return use_case(context(token=token), data), [], 200
     except ServiceError as exc:
-        return None, exc.messages, exc.status
+        return None, [t(message) for message in exc.messages], exc.status
 
 
 # room for a multipart body's boundaries and headers around the largest file an import takes
@@ -74,7 +76,7 @@ def render_bank(errors=(), status=200, import_errors=(), body="", pack=None):
         view = packs.bank_by_pack(context(), {"pack": request.args.get("pack")})
     except NotFound as exc:
         view, status = packs.bank_by_pack(context(), {}), 404
-        errors += exc.messages
+        errors += [t(message) for message in exc.messages]
     report = {key: request.args.get(key, type=int)
               for key in ("imported", "duplicates", "linked") if key in request.args}
     return render_template("questions.html", bank=view, errors=errors,
@@ -106,17 +108,17 @@ def import_questions():
     try:
         upload = request.files.get("file")
     except RequestEntityTooLarge:
-        limit = transfer.MAX_IMPORT_BYTES // 1024 // 1024
-        return render_bank(status=413, import_errors=[
-            f"The file is too large: the limit is {limit} MB. Nothing was imported."])
+        return render_bank(status=413, import_errors=[gettext(
+            "The file is too large: the limit is %(limit)s MB. Nothing was imported.",
+            limit=transfer.MAX_IMPORT_BYTES // 1024 // 1024)])
     if current_app.config["WTF_CSRF_ENABLED"]:  # what the app-wide check would have done
         csrf.protect()
     if upload is None or not upload.filename:
-        return render_bank(status=400, import_errors=["Choose a CSV or JSON file to import"])
+        return render_bank(status=400, import_errors=[gettext("Choose a CSV or JSON file to import")])
     report, errors, status = run_form(transfer.import_questions, {
         "content": upload.stream.read(transfer.MAX_IMPORT_BYTES + 1), "filename": upload.filename})
     if errors:
-        return render_bank(status=status, import_errors=["Nothing was imported.", *errors])
+        return render_bank(status=status, import_errors=[gettext("Nothing was imported."), *errors])
     return redirect(url_for("pages.questions", imported=report.added,
                             duplicates=report.duplicates, linked=report.linked), code=303)
 
@@ -151,7 +153,7 @@ def join(code: str = ""):
         try:
             player = games.join_game(context(), {"code": code, "name": name})
         except ServiceError as exc:
-            errors, status = exc.messages, exc.status
+            errors, status = [t(message) for message in exc.messages], exc.status
             # which input the message is about, so the page marks and focuses that one
             bad_field = ("code" if isinstance(exc, (NotFound, Conflict))
                          else "name" if isinstance(exc, (Invalid, Unprocessable)) else None)
@@ -188,7 +190,7 @@ def render_live(template: str, role: str | None, code: str, *, errors=(), status
     if state is None:
         if role == "player":
             return redirect(url_for("pages.join", code=code.upper()))
-        abort(403, "This browser is not the host of this game")
+        abort(403, gettext("This browser is not the host of this game"))
     if request.args.get("partial"):
         template = "_" + template  # just the live panel, for the page's script to swap in
     return render_template(template, state=state, game=state.game, round=state.game.round,

@@ -14,8 +14,10 @@ from pydantic import TypeAdapter
 from ..core import access
 from ..core.errors import as_service_error
 from ..core.events import BANK_ROOM, game_room, player_room
+from ..core.i18n import _
 from ..game import games, picks
 from ..runtime import runtime
+from .i18n import t
 from .session_tokens import token_for
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ def register(socketio) -> None:
             explicit = as_service_error(exc)
             if explicit is None:
                 log.exception("Socket.IO connect failed")
-                raise _refused(500, ["Internal server error"]) from None
+                raise _refused(500, [_("Internal server error")]) from None
             raise _refused(explicit.status, explicit.messages) from None
 
     for event, use_case in SOCKET_CALLS.items():
@@ -53,7 +55,7 @@ def _connect(auth) -> bool:
         join_room(BANK_ROOM)
         return True
     if not isinstance(code or "", str) or not isinstance(token or "", str):
-        raise _refused(400, ["code and token must be strings"])
+        raise _refused(400, [_("code and token must be strings")])
     if token and not code:
         code = access.code_for_token(runtime().context().db, token)
     if not token and auth.get("as") in ("host", "player"):
@@ -70,6 +72,7 @@ def _connect(auth) -> bool:
 def _refused(status: int, errors: list[str]) -> ConnectionRefusedError:
     """A refusal whose reason reaches the client: ``connect_error`` gets
     ``{"message": ..., "status": N, "errors": [...]}`` (a browser's Error shows the message)."""
+    errors = [t(message) for message in errors]  # in the language of the page that connects
     refusal = ConnectionRefusedError("; ".join(errors))
     refusal.error_args = {"message": "; ".join(errors), "status": status, "errors": errors}
     return refusal
@@ -83,7 +86,8 @@ def _call_handler(use_case):
     def handler(*args):
         if len(args) > 1:  # python-socketio would call us with them and never ack
             return {"ok": False, "status": 400,
-                    "errors": [f"{use_case.name} takes one argument (an object), not {len(args)}"]}
+                    "errors": [t(_("%(event)s takes one argument (an object), not %(count)s",
+                                   event=use_case.name, count=len(args)))]}
         data = dict(args[0]) if args and isinstance(args[0], dict) else {}
         data["code"] = session.get("socket_code", "")
         try:
@@ -92,8 +96,8 @@ def _call_handler(use_case):
             explicit = as_service_error(exc)
             if explicit is None:
                 log.exception("Socket.IO %s failed", use_case.name)
-                return {"ok": False, "status": 500, "errors": ["Internal server error"]}
-            return {"ok": False, "status": explicit.status, "errors": explicit.messages}
+                return {"ok": False, "status": 500, "errors": [t(_("Internal server error"))]}
+            return {"ok": False, "status": explicit.status, "errors": [t(m) for m in explicit.messages]}
         return {"ok": True, "data": adapter.dump_python(result, mode="json")}
 
     handler.__name__ = f"socket_{use_case.name}"

@@ -46,10 +46,10 @@
   socket.on("questions_imported", function (data) {
     var notice = document.getElementById("bank-notice");
     if (!notice) return;
-    notice.textContent = data.added + " question(s) were imported. ";
+    notice.textContent = _("%(count)s question(s) were imported.", { count: data.added }) + " ";
     var link = document.createElement("a");
     link.href = window.location.href;
-    link.textContent = "Show them";
+    link.textContent = _("Show them");
     notice.appendChild(link);
     notice.hidden = false;
   });

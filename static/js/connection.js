@@ -7,7 +7,7 @@ window.callitConnection = function (socket, onChange) {
   function show(online) {
     if (onChange) onChange(online);
     if (!status) return;
-    status.textContent = online ? "● Live" : "Reconnecting…";
+    status.textContent = online ? _("● Live") : _("Reconnecting…");
     status.className = "connection " + (online ? "online" : "offline");
   }
   socket.on("connect", function () { show(true); });
