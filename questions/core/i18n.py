@@ -7,7 +7,8 @@ template and values. The adapter that shows it (a JSON error, a page, a Socket.I
 template up in the reader's language with ``translate``."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 LANGUAGES = {"en": "English", "de": "Deutsch"}  # code -> the language's own name, for the switch
 DEFAULT_LANGUAGE = "en"
@@ -17,7 +18,7 @@ class Message(str):
     template: str
     params: dict[str, Any]
 
-    def __new__(cls, template: str, params: dict[str, Any] | None = None) -> "Message":
+    def __new__(cls, template: str, params: dict[str, Any] | None = None) -> Message:
         params = params or {}
         message = super().__new__(cls, template % params if params else template)
         message.template, message.params = template, params
