@@ -178,3 +178,20 @@ def test_bank_page_adds_a_question_to_a_pack(client):
     assert "That question is already in this pack" in page
     assert 'value="who scores first?"' in page  # what was typed stays
     assert '<option value="football" selected>' in page
+
+
+def test_start_page_starts_a_game_from_a_pack(client):
+    make_pack(client, "Football")
+    add(client, "football", {"body": "Who scores first?"})
+    page = client.get("/").get_data(as_text=True)
+    assert '<option value="football">Football (1)</option>' in page
+
+    response = client.post("/", data={"pack": "football", "title": "Derby"})
+    assert response.status_code == 303
+    code = response.headers["Location"].rsplit("/", 1)[-1]
+    assert [q["body"] for q in client.get(f"/api/games/{code}").get_json()["questions"]] == [
+        "Who scores first?"]
+
+    refused = client.post("/", data={"pack": "nope", "title": "Derby"})
+    assert refused.status_code == 400
+    assert "Unknown pack: nope" in refused.get_data(as_text=True)

@@ -127,10 +127,10 @@ def import_questions():
 def index():
     errors, status = [], 200
     chosen = [int(v) for v in request.form.getlist("question_ids") if v.isdigit()]
-    title = request.form.get("title", "")
+    title, pack = request.form.get("title", ""), request.form.get("pack", "")
     if request.method == "POST":
-        created, errors, status = run_form(games.create_game, {"question_ids": chosen,
-                                                                "title": title.strip() or None})
+        created, errors, status = run_form(games.create_game, {
+            "question_ids": chosen, "pack": pack or None, "title": title.strip() or None})
         if created is not None:
             remember_token(session, "host", created.code, created.host_token)
             return redirect(url_for("pages.host", code=created.code), code=303)
@@ -138,7 +138,7 @@ def index():
     if request.method == "GET" and not chosen:
         chosen = [q.id for q in listed[:4]]
     return render_template("index.html", questions=listed, chosen=chosen, title=title,
-                           errors=errors), status
+                           packs=packs.list_packs(context(), {}), pack=pack, errors=errors), status
 
 
 @bp.route("/join", methods=["GET", "POST"])
