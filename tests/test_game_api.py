@@ -478,7 +478,8 @@ def test_results_csv(client):
 
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert list(csv.reader(io.StringIO(response.get_data(as_text=True)))) == [
+    assert response.get_data().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: spreadsheets read it as UTF-8
+    assert list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig")))) == [
         ["rank", "name", "score", "round 1"],
         ["1", "'=cmd()", "1", "1"],
         ["2", "Ana", "0", "0"],

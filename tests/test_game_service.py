@@ -918,7 +918,7 @@ def test_ending_a_game_freezes_it(ctx, events):
     assert board(ctx, lobby) == [(1, "Ana", 1), (2, "Bo", 0)]
     assert games.get_state(as_player(ctx, lobby, "Bo"), code).game.round.my_picks[0].answer == "Zerg"
     assert rounds.get_round_picks(as_host(ctx, lobby), code).round == 2
-    assert games.results_csv(ctx.for_caller(None), code).splitlines()[0] == "rank,name,score,round 1"
+    assert games.results_csv(ctx.for_caller(None), code).splitlines()[0] == "\ufeffrank,name,score,round 1"
 
 
 def test_only_the_host_ends_the_game(ctx):
@@ -948,7 +948,8 @@ def test_results_csv_has_rank_name_total_and_points_per_round(ctx):
 
     text_ = games.results_csv(ctx.for_caller(None), {"code": lobby.code.lower()})
 
-    assert list(csv.reader(io.StringIO(text_))) == [
+    assert text_.startswith("\ufeff")  # the byte-order mark spreadsheet apps need to read UTF-8
+    assert list(csv.reader(io.StringIO(text_.removeprefix("\ufeff")))) == [
         ["rank", "name", "score", "round 1", "round 2"],
         ["1", "Bo", "3", "1", "2"],
         ["2", "Ana", "2", "2", "0"],

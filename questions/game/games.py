@@ -220,7 +220,10 @@ def results_csv(ctx, request: GameRef) -> str:
     numbers = list(ctx.db.scalars(select(Round.number).where(
         Round.game_id == game.id, Round.state == RoundState.SCORED).order_by(Round.number)))
     per_round = scoring.round_points(ctx.db, game.id)
-    out = io.StringIO()
+    # a UTF-8 byte-order mark first: without it spreadsheet apps read the file in a legacy
+    # encoding, and emoji or Arabic names come out as garbage
+    out = io.StringIO("\ufeff")
+    out.seek(0, io.SEEK_END)
     writer = csv.writer(out)
     writer.writerow(["rank", "name", "score", *[f"round {n}" for n in numbers]])
     for s in scoring.standings(ctx.db, game.id):
