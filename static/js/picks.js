@@ -148,14 +148,15 @@
     retryTimer = window.setTimeout(function () { retryTimer = null; flush(); }, wait);
   }
 
-  // Over the socket if it is up; else the page's own form, over HTTP (both replace the
-  // player's picks with what is sent: everything ticked, saved or not).
-  function send(form, answers, done) {
+  // Over the socket if it is up: `merge_picks` adds just the taps not saved yet to the
+  // player's picks. Else the page's own form, over HTTP, which replaces them: so it sends
+  // everything ticked, saved or not.
+  function send(form, taps, ticked, done) {
     if (socket.connected) {
-      var list = Object.keys(answers).map(function (qid) {
-        return { question_id: Number(qid), answer: answers[qid] };
+      var list = Object.keys(taps).map(function (qid) {
+        return { question_id: Number(qid), answer: taps[qid] };
       });
-      socket.timeout(ACK_TIMEOUT_MS).emit("submit_picks", { answers: list }, function (err, ack) {
+      socket.timeout(ACK_TIMEOUT_MS).emit("merge_picks", { answers: list }, function (err, ack) {
         if (err || !ack) done({ retry: true });
         else if (ack.ok) done({ ok: true });
         else done({ status: ack.status, errors: ack.errors || [] });
@@ -164,7 +165,7 @@
     }
     var body = new FormData();
     body.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
-    Object.keys(answers).forEach(function (qid) { body.append("q" + qid, answers[qid]); });
+    Object.keys(ticked).forEach(function (qid) { body.append("q" + qid, ticked[qid]); });
     fetch(form.action, { method: "POST", body: body, credentials: "same-origin",
                          headers: { "Accept": "text/html" } })
       .then(function (response) {
@@ -190,14 +191,14 @@
     if (!form) return;
     var round = shown.number, pending = load(round);
     if (!Object.keys(pending).length) return;
-    var answers = {};
+    var taps = {}, ticked = {};
     form.querySelectorAll("input[type=radio]:checked").forEach(function (input) {
-      answers[input.name.slice(1)] = input.value;
+      ticked[input.name.slice(1)] = input.value;
     });
-    Object.keys(pending).forEach(function (qid) { answers[qid] = pending[qid].answer; });
-    inFlight = { round: round, answers: answers };
+    Object.keys(pending).forEach(function (qid) { taps[qid] = ticked[qid] = pending[qid].answer; });
+    inFlight = { round: round, answers: taps };
     Object.keys(pending).forEach(function (qid) { show(qid, pending[qid].answer, "saving"); });
-    send(form, answers, function (result) {
+    send(form, taps, ticked, function (result) {
       var sent = inFlight;
       inFlight = null;
       var now = load(sent.round);  // taps made while this was on its way stay pending
