@@ -26,8 +26,10 @@ from .core.extensions import csrf, db, migrate
 from .core.i18n import _
 from .database import Deadline, deadline, engine_options
 from .game import picks
-from .limiter import DatabaseCounter, Limiter, RedisCounter
+from .limiter import DatabaseCounter, FallbackCounter, Limiter, RedisCounter
+from .messagequeue import ResyncingRedisManager
 from .runtime import Runtime, ThrottledEvents
+from .runtime import runtime as runtime_of_app
 from .socketio_internals import JsonPacket
 from .web import i18n, json_api, pages, rejoin_pages, sockets
 from .web.socket_guard import SocketGuard
@@ -62,8 +64,9 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
-    socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=settings.redis_url,
-                        channel=settings.redis_channel,
+    queue = ({"client_manager": ResyncingRedisManager(settings.redis_url, settings.redis_channel)}
+             if settings.redis_url else {})
+    socketio = SocketIO(app, async_mode=settings.async_mode, **queue,
                         max_http_buffer_size=settings.max_body_bytes, serializer=JsonPacket,
                         logger=False, engineio_logger=False)
     SocketGuard(socketio.server, settings).install()
@@ -113,7 +116,9 @@ FOLDED_EVENTS = {"picks_updated": picks.merge_picks_updated}
 
 
 def _limiter(settings: Settings) -> Limiter:
-    counter = RedisCounter(settings.redis_url) if settings.redis_url else DatabaseCounter(lambda: db.engine)
+    in_database = DatabaseCounter(lambda: db.engine)
+    counter = (FallbackCounter(RedisCounter(settings.redis_url), in_database) if settings.redis_url
+               else in_database)
     return Limiter({"join": settings.rate_limit_join_per_minute,
                     "create": settings.rate_limit_create_per_minute}, counter)
 
@@ -187,18 +192,32 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
-HEALTH_DEADLINE_SECONDS = 1.5  # a probe gets its answer within 2 s even from a frozen database
+# a probe gets its answer within 2 s even when the database and Redis are both frozen
+HEALTH_DEADLINE_SECONDS = 1.2
 
 
 def healthz():
+    """200 ``ok``; 200 ``degraded`` with ``"redis": "down"`` (the app still serves: joins and
+    picks work, rate limits count in the database, live updates between processes pause and
+    clients resync when Redis is back, so a load balancer must not take every process out);
+    503 ``error`` when the database cannot answer."""
+    redis_up = _redis_up()
+    redis = {} if redis_up is None else {"redis": "ok" if redis_up else "down"}
     try:
         with deadline(HEALTH_DEADLINE_SECONDS):
             db.session.execute(text("SELECT 1"))
     except (Exception, Deadline) as exc:  # any failure to reach the database is the answer itself
         _discard_session()
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        return jsonify(status="error", database=reason), 503
-    return jsonify(status="ok", database="ok")
+        return jsonify(status="error", database=reason, **redis), 503
+    return jsonify(status="ok" if redis_up is not False else "degraded", database="ok", **redis)
+
+
+def _redis_up() -> bool | None:
+    """None without Redis; else whether it answers a ping (within the limiter's timeout)."""
+    counter = getattr(runtime_of_app().limiter, "counter", None)
+    ping = getattr(counter, "ping", None)
+    return None if ping is None else ping()
 
 
 def _discard_session() -> None:

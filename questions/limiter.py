@@ -1,8 +1,13 @@
 """Fixed-window rate limits per client address, counted where every server process sees them:
-in Redis when configured, otherwise in the database. Nothing is kept in process memory."""
+in Redis when configured, otherwise in the database. Nothing is kept in process memory.
+
+While Redis is unreachable the counts go to the database instead (a warning is logged), so
+joins and new games keep working, still limited."""
 from __future__ import annotations
 
+import logging
 import time
+from time import monotonic  # the cooldown's clock (tests freeze ``time`` for the windows)
 from typing import cast
 
 from sqlalchemy import Table, insert, update
@@ -12,6 +17,10 @@ from .core.errors import TooManyRequests
 from .core.models import RateLimit
 
 WINDOW_SECONDS = 60
+REDIS_TIMEOUT = 0.5  # seconds: a frozen Redis costs a request at most this, once per cooldown
+REDIS_COOLDOWN = 1.0  # after a failure, the database counts for this long before Redis is tried
+
+log = logging.getLogger(__name__)
 
 
 class Limiter:
@@ -33,13 +42,41 @@ class Limiter:
 class RedisCounter:
     def __init__(self, redis_url: str):
         import redis
-        self.redis = redis.Redis.from_url(redis_url)
+        self.redis = redis.Redis.from_url(redis_url, socket_connect_timeout=REDIS_TIMEOUT,
+                                          socket_timeout=REDIS_TIMEOUT)
 
     def increment(self, key: str, ttl: int) -> int:
         pipe = self.redis.pipeline()
         pipe.incr(f"callit:rate:{key}")
         pipe.expire(f"callit:rate:{key}", ttl * 2)
         return int(pipe.execute()[0])
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.redis.ping())
+        except Exception:  # noqa: BLE001 - any failure means "down"
+            return False
+
+
+class FallbackCounter:
+    """Redis first; while it fails, the database."""
+
+    def __init__(self, primary: RedisCounter, fallback: DatabaseCounter):
+        self.primary, self.fallback = primary, fallback
+        self.failed_at = float("-inf")
+
+    def increment(self, key: str, ttl: int) -> int:
+        if monotonic() - self.failed_at >= REDIS_COOLDOWN:
+            try:
+                return self.primary.increment(key, ttl)
+            except Exception as exc:  # noqa: BLE001 - Redis away: count in the database
+                if self.failed_at == float("-inf") or monotonic() - self.failed_at > 60:
+                    log.warning("Redis unavailable; rate limits are counted in the database: %s", exc)
+                self.failed_at = monotonic()
+        return self.fallback.increment(key, ttl)
+
+    def ping(self) -> bool:
+        return self.primary.ping()
 
 
 class DatabaseCounter:

@@ -114,4 +114,5 @@ def test_questions_page_loads_the_vendored_socketio_client(live_server):
 
 def test_live_health(live_server):
     response = requests.get(f"{live_server.url}/healthz", timeout=10)
-    assert response.json() == {"status": "ok", "database": "ok"}
+    with_redis = {"redis": "ok"} if "REDIS_URL" in live_server.env and live_server.env["REDIS_URL"] else {}
+    assert response.json() == {"status": "ok", "database": "ok", **with_redis}

@@ -136,7 +136,7 @@ def deployment(migrated_db, instance_dir, tmp_path_factory):
 
 def test_script_serves_through_nginx_with_two_backends(deployment, postgres_url, redis_url):
     response = requests.get(f"{deployment.url}/healthz", timeout=10)
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
     assert response.headers["Server"].startswith("nginx")
     config = (deployment.run_dir / "nginx.conf").read_text()
     for line in ("ip_hash;", "proxy_http_version 1.1;", "proxy_set_header Upgrade $http_upgrade;",

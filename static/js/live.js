@@ -192,6 +192,7 @@
     if (!online && !pending) root.removeAttribute("aria-busy");  // nothing is on its way
   });
   socket.on("state", refresh);
+  socket.on("resync", refresh);  // live updates were interrupted (Redis was away): catch up
   (root.dataset.events || "").split(" ").forEach(function (name) {
     if (name) socket.on(name, refresh);
   });
