@@ -119,7 +119,7 @@ def test_a_flooding_socket_is_refused_and_others_stay_served(live_server, game):
               f"{p99(during) * 1000:.1f} ms during")
         assert accepted <= 50  # the burst and the steady rate, not 5,000
         assert refused > 0 or not still_connected
-        assert p99(during) < max(1.0, 10 * p99(normal))  # generous: the measured ratio is reported
+        assert p99(during) < max(2.5, 10 * p99(normal))  # generous: the measured ratio is reported
         assert calm.call("submit_picks", picks)["ok"]
     finally:
         calm.client.disconnect()
