@@ -31,7 +31,7 @@ from .messagequeue import ResyncingRedisManager
 from .runtime import Runtime, ThrottledEvents
 from .runtime import runtime as runtime_of_app
 from .socketio_internals import JsonPacket
-from .web import i18n, json_api, pages, rejoin_pages, sockets
+from .web import host_keys_pages, i18n, json_api, pages, rejoin_pages, sockets
 from .web.socket_guard import SocketGuard
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     app.register_blueprint(api)
     app.register_blueprint(pages.bp)
     app.register_blueprint(rejoin_pages.bp)
+    app.register_blueprint(host_keys_pages.bp)
     i18n.init_app(app)
     sockets.register(socketio)
     cli.register(app)

@@ -10,7 +10,10 @@ import time
 import pytest
 import requests
 import socketio
+from sqlalchemy import select
 
+from questions.core.extensions import db
+from questions.core.models import HostKey
 from questions.core.usecase import Auth
 from questions.game import games
 from questions.web import openapi
@@ -51,12 +54,16 @@ class World:
         asked = self.call("POST", f"{base}/rejoin-requests", json={"name": player_name})
         assert asked.status_code == 202, asked.get_json()
         game["rejoin"] = asked.get_json()  # the player asking back in from another browser
+        cohost = self.call("POST", f"{base}/hosts", game["host"])
+        assert cohost.status_code == 201, cohost.get_json()  # a second host, to be signed out
         return game
 
     def snapshot(self) -> dict:
         """What a refused call must leave alone: both games as their hosts see them (state and
         everyone's picks) and the question bank."""
         seen = {"bank": self.call("GET", "/api/questions").get_json()}
+        with self.client.application.app_context():  # keys are never shown: their rows are counted
+            seen["host keys"] = db.session.scalars(select(HostKey.game_id).order_by(HostKey.id)).all()
         for name, game in (("a", self.a), ("b", self.b)):
             base = f"/api/games/{game['code']}"
             for view in ("state", "rounds/current/picks", "rejoin-requests"):
@@ -83,6 +90,8 @@ VALID = {
     "results_csv": ("open", lambda w: None),
     "join_game": ("open", lambda w: {"name": "Newcomer"}),
     "ask_rejoin": ("open", lambda w: {"name": "Ana"}),
+    "add_host": ("open", lambda w: None),
+    "revoke_other_hosts": ("open", lambda w: None),
     "list_rejoins": ("open", lambda w: None),
     "get_rejoin": ("open", lambda w: None),
     "approve_rejoin": ("open", lambda w: None),

@@ -225,7 +225,7 @@ def test_a_code_taken_by_a_concurrent_insert_is_retried(app, ctx, monkeypatch):
             state["raced"] = True
             with engine.connect() as other:  # another connection: commits before our INSERT runs
                 other.execute(Game.__table__.insert().values(
-                    code="ACDE", title="Rival", status=GameStatus.OPEN, host_token_hash="0" * 64,
+                    code="ACDE", title="Rival", status=GameStatus.OPEN,
                     created_at=ctx.clock()))
                 other.commit()
 
@@ -253,7 +253,7 @@ def test_codes_are_unique_among_open_games_in_the_database(ctx):
     host = host_game(ctx)
     with pytest.raises(IntegrityError):
         with ctx.db.begin_nested():
-            ctx.db.add(Game(code=host.code, title="Twin", status=GameStatus.OPEN, host_token_hash="1" * 64,
+            ctx.db.add(Game(code=host.code, title="Twin", status=GameStatus.OPEN,
                             created_at=ctx.clock()))
     ctx.db.rollback()
 
@@ -287,7 +287,7 @@ def test_tokens_are_random_opaque_and_only_their_hashes_are_stored(ctx):
         assert re.fullmatch(r"[A-Za-z0-9_-]{40,}", token), token
         assert lobby.code not in token
     game = ctx.db.scalars(select(Game).where(Game.code == lobby.code)).one()
-    assert game.host_token_hash == hashlib.sha256(lobby.host.encode()).hexdigest()
+    assert [key.token_hash for key in game.host_keys] == [hashlib.sha256(lobby.host.encode()).hexdigest()]
     for name, token in lobby.players.items():
         assert ctx.db.get(Player, lobby.ids[name]).token_hash == hash_token(token)
 

@@ -280,7 +280,7 @@ def test_responses_of_a_played_game_match_the_document(client, document):
     check(client.get("/api/packs/starcraft-ii/export?format=csv"), "get", "/api/packs/{slug}/export")
     client_csv = client.get(f"{base}/results.csv")
     check(client_csv, "get", "/api/games/{code}/results.csv")
-    assert client_csv.get_data(as_text=True).startswith("rank,name,score,round 1")
+    assert client_csv.get_data(as_text=True).startswith("\ufeffrank,name,score,round 1")  # BOM first
 
 
 # ---------------------------------------------------------------- /api/docs

@@ -10,7 +10,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from .errors import Forbidden, NotFound, Unauthorized
-from .models import Game, GameStatus, Player
+from .models import Game, GameStatus, HostKey, Player
 
 MAX_CODE_LENGTH = 12
 
@@ -65,19 +65,21 @@ ANONYMOUS = Caller("anonymous")
 
 
 def identify(db, game: Game, token: str | None) -> Caller:
-    """Who this token belongs to within ``game``: 401 if unknown, 403 if it belongs to another game."""
+    """Who this token belongs to within ``game``: 401 if unknown, 403 if it belongs to another game.
+    Players first: theirs is the hot path (one indexed lookup); a host's key is the second."""
     if not token:
         return ANONYMOUS
     digest = hash_token(token)
-    if secrets.compare_digest(digest, game.host_token_hash):
-        return Caller("host")
     player = db.scalars(select(Player).where(Player.token_hash == digest)).first()
     if player is not None:
         if player.game_id != game.id:
             raise Forbidden("This token belongs to another game")
         return Caller("player", player)
-    if db.scalars(select(Game.id).where(Game.host_token_hash == digest)).first() is not None:
-        raise Forbidden("This token belongs to another game")
+    host_of = db.scalar(select(HostKey.game_id).where(HostKey.token_hash == digest))
+    if host_of is not None:
+        if host_of != game.id:
+            raise Forbidden("This token belongs to another game")
+        return Caller("host")
     raise Unauthorized("Invalid token")
 
 
@@ -103,6 +105,7 @@ def authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
 def code_for_token(db, token: str) -> str | None:
     """The code of the game a host or player token belongs to (for a socket that sent only a token)."""
     digest = hash_token(token)
-    return (db.scalars(select(Game.code).where(Game.host_token_hash == digest)).first()
+    return (db.scalars(select(Game.code).join(HostKey, HostKey.game_id == Game.id)
+                       .where(HostKey.token_hash == digest)).first()
             or db.scalars(select(Game.code).join(Player, Player.game_id == Game.id)
                           .where(Player.token_hash == digest)).first())

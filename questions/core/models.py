@@ -76,13 +76,13 @@ class Game(Model):
     code: Mapped[str] = mapped_column(String(4))
     title: Mapped[str] = mapped_column(String(80))
     status: Mapped[GameStatus] = mapped_column(state_type(GameStatus, "status"), default=GameStatus.OPEN)
-    host_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
 
     questions: Mapped[list[GameQuestion]] = relationship(
         order_by="GameQuestion.position", cascade="all, delete-orphan")
     players: Mapped[list[Player]] = relationship(order_by="Player.id", cascade="all, delete-orphan")
+    host_keys: Mapped[list[HostKey]] = relationship(cascade="all, delete-orphan")
 
     __table_args__ = (
         # A code is unique among open games only; ended games free their code.
@@ -110,6 +110,16 @@ class GameQuestion(Model):
     position: Mapped[int]
     question: Mapped[Question] = relationship()
     __table_args__ = (UniqueConstraint("game_id", "question_id"),)
+
+
+class HostKey(Model):
+    """One host's key to a game: the creator's, and one per co-host device ("Host from another
+    device"). Only its SHA-256 is kept; a host may revoke every key but its own."""
+    __tablename__ = "host_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # what identify looks up
+    created_at: Mapped[datetime]
 
 
 class Player(Model):

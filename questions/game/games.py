@@ -19,6 +19,7 @@ from ..core.models import (
     Game,
     GameQuestion,
     GameStatus,
+    HostKey,
     Pick,
     Player,
     Question,
@@ -108,7 +109,8 @@ def create_game(ctx, request: NewGame) -> GameCreated:
         if taken:
             continue
         game = Game(code=code, title=request.title or f"Game {code}", status=GameStatus.OPEN,
-                    host_token_hash=hash_token(token), created_at=ctx.clock())
+                    created_at=ctx.clock())
+        game.host_keys = [HostKey(token_hash=hash_token(token), created_at=game.created_at)]
         game.questions = [GameQuestion(question_id=qid, position=n) for n, qid in enumerate(ids)]
         ctx.db.add(game)
         try:

@@ -207,3 +207,23 @@ class PendingRejoin(BaseModel):
 
 class PendingRejoins(BaseModel):
     requests: list[PendingRejoin]
+
+
+# ---- hosts on several devices
+
+class HostKeyCreated(BaseModel):
+    token: str = Field(description="The new host's token (`Authorization: Bearer <token>`)")
+    url: str = Field(description="Opening it in a browser makes that browser a host of the game; "
+                                 "absolute when PUBLIC_URL is set")
+
+
+class HostsRevoked(BaseModel):
+    revoked: int = Field(description="How many other hosts' keys stopped working")
+
+
+class MyPlace(BaseModel):
+    code: str
+    title: str
+    status: GameStatus
+    role: Role
+    name: str | None = None

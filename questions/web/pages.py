@@ -16,10 +16,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..core.errors import Conflict, Invalid, NotFound, ServiceError, Unauthorized, Unprocessable
 from ..core.extensions import csrf
 from ..core.usecase import UseCase
-from ..game import bank, games, packs, rejoin, rounds, transfer
+from ..game import bank, games, hosts, packs, rejoin, rounds, transfer
 from ..game.picks import submit_picks
 from ..game.schema import GameState
 from ..runtime import context, runtime
+from .host_keys_pages import cohost_link
 from .i18n import t
 from .session_tokens import forget_token, remember_token, token_for
 
@@ -138,7 +139,22 @@ def index():
     if request.method == "GET" and not chosen:
         chosen = [q.id for q in listed[:4]]
     return render_template("index.html", questions=listed, chosen=chosen, title=title,
-                           packs=packs.list_packs(context(), {}), pack=pack, errors=errors), status
+                           packs=packs.list_packs(context(), {}), pack=pack, errors=errors,
+                           places=my_places()), status
+
+
+def my_places() -> list:
+    """The open games this browser hosts or plays (its session holds their tokens)."""
+    places = []
+    for role in ("host", "player"):
+        for code, token in session.get(role, {}).items():
+            try:
+                place = hosts.my_place(context(token=token), {"code": code})
+            except ServiceError:  # signed out, or the code now names another game
+                continue
+            if place.role == role and place.status == "open":
+                places.append(place)
+    return places
 
 
 @bp.route("/join", methods=["GET", "POST"])
@@ -180,6 +196,10 @@ def render_live(template: str, role: str | None, code: str, *, errors=(), status
     try:
         state = state_for(role, code)
     except Unauthorized:
+        if role == "host":  # another host signed this browser out (revoked its key)
+            if not request.args.get("partial"):
+                forget_token(session, "host", code)
+            abort(401, "This browser is no longer a host of this game: another host signed it out.")
         if role != "player":
             raise
         # another browser became this player (a rejoin the host allowed): this one is signed out.
@@ -240,8 +260,10 @@ def host_panel(code: str) -> Callable[[GameState], dict]:
             for player in picks.players:
                 theirs = {a.question_id: a.answer for a in player.picks}
                 rows.append((player.name, [theirs.get(q.id, "—") for q in state.game.round.questions]))
+        link = cohost_link(code)
         return {"bank_choices": choices, "round_picks": picks, "pick_rows": rows,
-                "rejoins": rejoin.list_rejoins(context(), {"code": code}).requests}
+                "rejoins": rejoin.list_rejoins(context(), {"code": code}).requests,
+                "cohost_url": link, "cohost_qr": qr_data_uri(link) if link else None}
     return panel
 
 

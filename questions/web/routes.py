@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.usecase import Auth, UseCase
-from ..game import bank, games, packs, picks, rejoin, rounds, transfer
+from ..game import bank, games, hosts, packs, picks, rejoin, rounds, transfer
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,8 @@ ROUTES: list[Route] = [
     Route("GET", "/api/games/{code}/leaderboard", games.get_leaderboard),
     Route("POST", "/api/games/{code}/end", games.end_game),  # idempotent: never 409
     Route("GET", "/api/games/{code}/results.csv", games.results_csv, media_type="text/csv"),
+    Route("POST", "/api/games/{code}/hosts", hosts.add_host, status=201, errors=(409,)),
+    Route("DELETE", "/api/games/{code}/hosts/others", hosts.revoke_other_hosts),
     Route("POST", "/api/games/{code}/rejoin-requests", rejoin.ask_rejoin, status=202, errors=(409,)),
     Route("GET", "/api/games/{code}/rejoin-requests", rejoin.list_rejoins),
     # public to the wrapper: the request's own secret is checked by the use case (401)
