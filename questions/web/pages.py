@@ -18,7 +18,7 @@ from ..core.extensions import csrf
 from ..core.usecase import UseCase
 from ..game import bank, games, hosts, packs, rejoin, rounds, transfer
 from ..game.picks import submit_picks
-from ..game.schema import GameState
+from ..game.schema import GameState, RoundOut, RoundQuestionOut, Standing
 from ..runtime import context, runtime
 from .host_keys_pages import cohost_link
 from .i18n import t
@@ -297,8 +297,93 @@ def host_action(code, action):
     return redirect(url_for("pages.host", code=code.upper()), code=303)
 
 
+# What fits on a projector at any size (static/app.css sizes the screen by the viewport, so
+# these counts fit 720p and 4K alike); the rest is summed up as "+N more".
+SCREEN_TOP = 10        # standings shown
+SCREEN_NAMES = 20      # newest names in the lobby
+SCREEN_QUESTIONS = 4   # questions of a round
+SCREEN_REJOINS = 1     # names of players asking to get back in
+SCREEN_SPLIT_ROWS = 16  # lines of the crowd split: a question's line, then its contenders' bars
+
+
+def questions_shown(round_: RoundOut) -> int:
+    """How many of the round's questions fit; once locked each brings a bar per contender
+    (two to a line from four contenders on, see static/app.css)."""
+    if round_.state == "open":
+        return SCREEN_QUESTIONS
+    contenders = len(round_.contenders)
+    lines = 1 + (contenders if contenders < 4 else (contenders + 1) // 2)
+    return max(1, min(SCREEN_QUESTIONS, SCREEN_SPLIT_ROWS // lines))
+
+
+def movement(standing: Standing, shown: bool) -> dict | None:
+    """How a standing moved since the previous board: ``{kind, text, label}`` for the template
+    (▲2 up, ▼1 down, = same, new); None before there is a previous board to compare with."""
+    if not shown:
+        return None
+    before = standing.previous_rank
+    if before is None:
+        return {"kind": "new", "text": "new", "label": "new on the board"}
+    if before > standing.rank:
+        return {"kind": "up", "text": f"▲{before - standing.rank}", "label": f"up {before - standing.rank}"}
+    if before < standing.rank:
+        return {"kind": "down", "text": f"▼{standing.rank - before}", "label": f"down {standing.rank - before}"}
+    return {"kind": "same", "text": "=", "label": "same place"}
+
+
+def standing_rows(standings: list[Standing], shown: bool) -> list[dict]:
+    return [{"s": s, "move": movement(s, shown)} for s in standings]
+
+
+def crowd_shares(round_: RoundOut, question: RoundQuestionOut) -> tuple[list[dict], int]:
+    """One question's split as (per contender ``{contender, count, percent, right}``, votes)."""
+    counts = (round_.split or {}).get(question.id, {})
+    votes = sum(counts.values())
+    return [{"contender": c, "count": counts.get(c, 0), "right": c == question.answer,
+             "percent": round(100 * counts.get(c, 0) / votes) if votes else 0}
+            for c in round_.contenders], votes
+
+
+def seconds_left(state: GameState) -> int | None:
+    """Seconds until a timed round locks by itself, on the server's clock; None if untimed."""
+    round_ = state.game.round
+    locks_at = getattr(round_, "locks_at", None) if round_ else None
+    if locks_at is None or round_.state != "open":
+        return None
+    now = getattr(state, "server_time", None) or runtime().clock()
+    return max(0, int((locks_at - now).total_seconds()))
+
+
+def screen_panel(state: GameState) -> dict:
+    """The projector's view of the state: the phase, and only as much of each list as fits."""
+    game, round_, board = state.game, state.game.round, state.leaderboard
+    phase = "ended" if game.status == "ended" else round_.state if round_ else "lobby"
+    moved = any(s.previous_rank is not None for s in board)  # a previous board to compare with
+    questions, shown = [], questions_shown(round_) if round_ else 0
+    for question in (round_.questions[:shown] if round_ else []):
+        shares, votes = crowd_shares(round_, question) if round_.split else ([], 0)
+        questions.append({"q": question, "shares": shares, "votes": votes,
+                          "called": next((x["count"] for x in shares if x["right"]), 0)})
+    newest = [p.name for p in reversed(game.players[-SCREEN_NAMES:])]  # players come by id
+    waiting = rejoin.list_rejoins(context(), {"code": game.code}).requests if phase != "ended" else []
+    return {
+        "qr": qr_data_uri(join_url(game.code)),
+        "phase": phase,
+        "player_count": len(game.players),
+        "newest_names": newest,
+        "more_names": len(game.players) - len(newest),
+        "picked_count": len(round_.picked) if round_ else 0,
+        "questions": questions,
+        "more_questions": max(0, len(round_.questions) - shown) if round_ else 0,
+        "top": standing_rows(board[:SCREEN_TOP], moved),
+        "more_ranked": max(0, len(board) - SCREEN_TOP),
+        "podium": board[:3],
+        "seconds_left": seconds_left(state),
+        "rejoin_names": [r.name for r in waiting[:SCREEN_REJOINS]],
+        "more_rejoins": max(0, len(waiting) - SCREEN_REJOINS),
+    }
+
+
 @bp.route("/screen/<code>")
 def screen(code):
-    return render_live("screen.html", None, code, panel=lambda state: {
-        "qr": qr_data_uri(join_url(state.game.code)),
-        "rejoins": rejoin.list_rejoins(context(), {"code": code}).requests})
+    return render_live("screen.html", None, code, panel=screen_panel)

@@ -78,12 +78,57 @@
     return pagePath + "?" + params.toString();
   }
 
+  // Motion: rows of a standings table glide from where they were to where they are now
+  // (FLIP), new rows slide in; skipped for those who asked for less motion.
+  var calm = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  function rowPlaces() {
+    var places = {};
+    root.querySelectorAll("tr[data-player]").forEach(function (row) {
+      places[row.dataset.player] = row.getBoundingClientRect().top;
+    });
+    return places;
+  }
+  function glide(before) {
+    if (calm || !Element.prototype.animate || !Object.keys(before).length) return;
+    root.querySelectorAll("tr[data-player]").forEach(function (row) {
+      var was = before[row.dataset.player];
+      if (was === undefined) {  // new in the top 10: slides in (no fading: text stays legible)
+        row.animate([{ transform: "translateX(-1.5em)" }, { transform: "none" }],
+                    { duration: 700, easing: "ease-out" });
+      } else if (Math.abs(was - row.getBoundingClientRect().top) > 1) {
+        var dy = was - row.getBoundingClientRect().top;
+        row.animate([{ transform: "translateY(" + dy + "px)" }, { transform: "none" }],
+                    { duration: 900, easing: "ease-in-out" });
+      }
+    });
+  }
+
+  // A timed round's countdown, from the seconds left when the server rendered it; the server
+  // locks the round itself, and its event brings the locked panel.
+  var ticking = null;
+  function countdown() {
+    var timer = root.querySelector("[data-seconds]");
+    if (ticking) { clearInterval(ticking); ticking = null; }
+    if (!timer) return;
+    var ends = Date.now() + Number(timer.dataset.seconds) * 1000;
+    var shown = timer.querySelector("strong") || timer;
+    ticking = setInterval(function () {
+      var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+      shown.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      if (!left) { clearInterval(ticking); ticking = null; }
+    }, 1000);
+  }
+  countdown();
+
   // `fresh`: the panel is the answer to a form this page just sent; what was typed went with
   // it and is either saved (not to be put back) or echoed by the server with its errors.
   function swap(html, fresh) {
     var saved = fresh ? { values: {}, focus: null } : unsavedInput();
     var before = headline();
+    var places = rowPlaces();
     root.innerHTML = html;
+    glide(places);
+    countdown();
     var after = headline();
     if (!fresh && errors && after === before && !root.querySelector("#form-errors")) {
       root.insertBefore(errors, root.children[errorsIndex] || null);  // still about this panel

@@ -72,6 +72,8 @@ def test_axe_finds_no_serious_violation_on_any_page(callit, new_context):
     expect(phone.locator("#waiting")).to_be_visible()
     axe.check(phone, "/play locked")
     axe.check(host, "/host locked")
+    expect(screen.locator(".split")).to_have_count(2)
+    axe.check(screen, "/screen locked")
     callit.score(host, {WIN: "Serral", EXPAND: "Serral"})
     expect(phone.locator("#results")).to_be_visible()
     axe.check(phone, "/play results")
@@ -239,12 +241,19 @@ def test_projector_screen_is_readable_from_the_back(callit, new_context):
         assert not small, f"{label}: text under 20px on a 720p projector: {small}"
 
     check("lobby")
+    # the room code is the biggest thing in the lobby, and still large once it moves to a corner
+    expect(screen.locator("#join-panel .code")).to_have_css("font-size", re.compile(r"^([89]\d|\d{3,})(\.\d+)?px$"))
     callit.api_host(code, token, "/rounds", {"contenders": ["Serral", "Maru"]})
     expect(screen.locator("#screen-round")).to_be_visible()
     check("round open")
     callit.api_host(code, token, "/rounds/current/lock")
+    expect(screen.locator(".split")).to_have_count(2)
+    check("round locked")
     callit.api_host(code, token, "/rounds/current/score", {"answers": [
         {"question_id": ids[WIN], "answer": "Serral"}, {"question_id": ids[EXPAND], "answer": "Maru"}]})
     expect(screen.locator("#screen-round")).to_contain_text("Serral")
     check("round scored")
-    expect(screen.locator("#join-panel .code")).to_have_css("font-size", re.compile(r"^([89]\d|\d{3,})(\.\d+)?px$"))
+    expect(screen.locator("#join-panel .code")).to_have_css("font-size", re.compile(r"^([4-9]\d|\d{3,})(\.\d+)?px$"))
+    callit.api_host(code, token, "/end")
+    expect(screen.locator(".podium")).to_be_visible()
+    check("ended")

@@ -20,7 +20,8 @@ CONTENDER = '"><svg onload=alert(6)>Maru'
 def expect_inert(page: Page) -> None:
     """No element came out of user text: every script is a file, no svg, no stray img."""
     expect(page.locator("script:not([src])")).to_have_count(0)
-    expect(page.locator("svg")).to_have_count(0)
+    expect(page.locator("svg:not(.bar)")).to_have_count(0)  # the screen's split bars are ours
+    expect(page.locator("svg.bar [onload]")).to_have_count(0)
     expect(page.locator("img:not(.qr)")).to_have_count(0)
 
 
@@ -74,9 +75,10 @@ def test_user_text_is_shown_literally_everywhere(callit, new_context):
     expect(third.get_by_label("Your name")).to_have_value(QUOTE_NAME)
     expect_inert(third)
 
+    expect(host.locator("#players li")).to_have_text([SCRIPT_NAME, QUOTE_NAME])
+    expect(host.locator("table.leaderboard").first).to_contain_text(SCRIPT_NAME)
+    expect(screen.locator("#screen-players .names li")).to_have_text([QUOTE_NAME, SCRIPT_NAME])  # newest first
     for page in (host, screen):
-        expect(page.locator("#players li, #join-panel .players li")).to_have_text([SCRIPT_NAME, QUOTE_NAME])
-        expect(page.locator("table.leaderboard").first).to_contain_text(SCRIPT_NAME)
         expect_inert(page)
 
     callit.start_round(host, "Serral", CONTENDER)
@@ -98,13 +100,17 @@ def test_user_text_is_shown_literally_everywhere(callit, new_context):
         re.compile(r"^\s*" + re.escape(SCRIPT_NAME) + r"\s*" + re.escape(CONTENDER) + r"\s*$"),
         re.compile(r"^\s*" + re.escape(QUOTE_NAME) + r"\s*Serral\s*$")])
     expect(first.locator("#waiting li")).to_have_text([f"{BODY} — {CONTENDER}"])
+    expect(screen.locator(".split figcaption")).to_have_text([BODY])
+    expect(screen.locator(".split .contender")).to_have_text(["Serral", CONTENDER])
+    expect_inert(screen)
     expect_inert(host)
     expect_inert(first)
 
     callit.score(host, {BODY: CONTENDER})
     expect(first.locator("#results")).to_contain_text(f"answer: {CONTENDER}; you: {CONTENDER} ✓ +1")
     expect(first.locator("tr.me")).to_contain_text(f"{SCRIPT_NAME} (you)")
-    expect(screen.locator("#screen-round li")).to_have_text([f"{BODY} — {CONTENDER}"])
+    expect(screen.locator(".answers li .body")).to_have_text([BODY])
+    expect(screen.locator(".answers li .right")).to_have_text([CONTENDER])
     expect(screen.locator("#screen-leaderboard tbody tr").first).to_contain_text(SCRIPT_NAME)
     for page in (host, screen, first, second):
         expect_inert(page)

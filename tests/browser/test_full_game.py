@@ -68,10 +68,9 @@ def test_full_game_host_screen_and_three_phones(callit, new_context, screenshot)
         expect(phone.get_by_role("link", name="Refresh")).to_be_hidden()  # live: not needed
         mark_document(phone)
     # everyone's arrival reached the screen and the host page live
-    expect(screen.locator("#join-panel .players li")).to_have_text(list(PICKS))
+    expect(screen.locator("#screen-players .names li")).to_have_text(list(reversed(PICKS)))  # newest first
     expect(host.locator("#players li")).to_have_text(list(PICKS))
     expect(mira.locator("#lobby .players li")).to_have_text(list(PICKS))
-    screenshot(screen, "screen-lobby")
 
     # The host starts a round: every phone shows the questions without reloading.
     callit.start_round(host, "Serral", "Maru")
@@ -95,10 +94,9 @@ def test_full_game_host_screen_and_three_phones(callit, new_context, screenshot)
             expect(phone.get_by_role("group", name=body).get_by_role("radio", name=contender)).to_be_checked()
     screenshot(mira, "phone-picks", full_page=True)
     expect(screen.locator("#screen-round")).to_contain_text("3 of 3 have picked — everyone's in!")
-    expect(screen.locator("#join-panel .players li.picked")).to_have_count(3)
+    expect(screen.locator("progress.picked-bar")).to_have_attribute("value", "3")
     expect(host.locator("#round")).to_contain_text("3 of 3 players have picked")
     assert_same_document(host)
-    screenshot(screen, "screen-round")
     screenshot(host, "host", full_page=True)
 
     for phone in phones.values():
@@ -112,6 +110,9 @@ def test_full_game_host_screen_and_three_phones(callit, new_context, screenshot)
         for body, contender in PICKS[name].items():
             expect(waiting.get_by_role("listitem").filter(has_text=body)).to_contain_text(contender)
     expect(screen.locator("#screen-round")).to_contain_text("Picks are locked")
+    # the room sees how it voted: two of three called Serral to win
+    win = screen.locator(".split").filter(has_text="Who will win?")
+    expect(win.locator(".tally")).to_have_text(["2 · 67%", "1 · 33%"])
     expect(host.locator("#picks tbody tr")).to_have_count(3)
 
     # Score: the leaderboard appears on every phone and on the screen, live.
@@ -129,7 +130,6 @@ def test_full_game_host_screen_and_three_phones(callit, new_context, screenshot)
     expect_leaderboard(host.locator("#host-leaderboard"), *STANDINGS)
     assert_same_document(screen)
     screenshot(mira, "phone-leaderboard", full_page=True)
-    screenshot(screen, "screen-leaderboard")
 
     # The host ends the game: game over everywhere, final standings kept.
     callit.end(host)
