@@ -347,8 +347,10 @@ def crowd_shares(round_: RoundOut, question: RoundQuestionOut) -> tuple[list[dic
 def seconds_left(state: GameState) -> int | None:
     """Seconds until a timed round locks by itself, on the server's clock; None if untimed."""
     round_ = state.game.round
-    locks_at = getattr(round_, "locks_at", None) if round_ else None
-    if locks_at is None or round_.state != "open":
+    if round_ is None or round_.state != "open":
+        return None
+    locks_at = getattr(round_, "locks_at", None)
+    if locks_at is None:
         return None
     now = getattr(state, "server_time", None) or runtime().clock()
     return max(0, int((locks_at - now).total_seconds()))
@@ -359,11 +361,14 @@ def screen_panel(state: GameState) -> dict:
     game, round_, board = state.game, state.game.round, state.leaderboard
     phase = "ended" if game.status == "ended" else round_.state if round_ else "lobby"
     moved = any(s.previous_rank is not None for s in board)  # a previous board to compare with
-    questions, shown = [], questions_shown(round_) if round_ else 0
-    for question in (round_.questions[:shown] if round_ else []):
-        shares, votes = crowd_shares(round_, question) if round_.split else ([], 0)
-        questions.append({"q": question, "shares": shares, "votes": votes,
-                          "called": next((x["count"] for x in shares if x["right"]), 0)})
+    questions: list[dict] = []
+    shown = 0
+    if round_ is not None:
+        shown = questions_shown(round_)
+        for question in round_.questions[:shown]:
+            shares, votes = crowd_shares(round_, question) if round_.split else ([], 0)
+            questions.append({"q": question, "shares": shares, "votes": votes,
+                              "called": next((x["count"] for x in shares if x["right"]), 0)})
     newest = [p.name for p in reversed(game.players[-SCREEN_NAMES:])]  # players come by id
     waiting = rejoin.list_rejoins(context(), {"code": game.code}).requests if phase != "ended" else []
     return {

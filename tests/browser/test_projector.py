@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -77,7 +77,7 @@ class Room:
     def add_players(self, names: list[str]) -> None:
         if not names:
             return
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         rows = [{"game_id": self.game_id, "name": name, "name_key": name_key(name),
                  "token_hash": hash_token(new_token()), "joined_at": now} for name in names]
         with self.engine.begin() as conn:
@@ -96,7 +96,7 @@ class Room:
     def pick(self, share: float) -> int:
         """Picks for the first ``share`` of the players (a contender per question each, at
         random); returns how many players picked."""
-        round_id, now = self.round_id(), datetime.now(timezone.utc).replace(tzinfo=None)
+        round_id, now = self.round_id(), datetime.now(UTC).replace(tzinfo=None)
         pickers = self.players[:round(len(self.players) * share)]
         rows = [{"round_id": round_id, "player_id": player, "question_id": q, "picked_at": now,
                  "answer": self.random.choice(self.contenders)} for player in pickers for q in self.qids]
@@ -121,7 +121,7 @@ class Room:
 
     def score(self, answers: list[str]) -> None:
         self.host_call("/rounds/current/score", {"answers": [
-            {"question_id": q, "answer": a} for q, a in zip(self.qids, answers)]})
+            {"question_id": q, "answer": a} for q, a in zip(self.qids, answers, strict=True)]})
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +137,9 @@ def check_fits(page: Page, phase: str, players: int) -> None:
     for width, height in VIEWPORTS:
         page.set_viewport_size({"width": width, "height": height})
         label = f"{phase}, {players} players, {width}x{height}"
-        sizes = page.evaluate("""() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight,
-                                        document.body.scrollWidth, document.body.scrollHeight, innerWidth, innerHeight]""")
+        sizes = page.evaluate("""() => [
+            document.documentElement.scrollWidth, document.documentElement.scrollHeight,
+            document.body.scrollWidth, document.body.scrollHeight, innerWidth, innerHeight]""")
         assert max(sizes[0], sizes[2]) <= sizes[4], f"{label}: scrolls sideways: {sizes}"
         assert max(sizes[1], sizes[3]) <= sizes[5], f"{label}: scrolls down: {sizes}"
         outside = page.evaluate(OUTSIDE)
@@ -232,7 +233,7 @@ def test_the_screen_fits_every_viewport_in_every_phase(players, callit, engine, 
     rows = page.locator("#screen-leaderboard tbody tr")
     if players:
         expect(rows).to_have_count(min(players, SHOWN_STANDINGS))
-        for row, standing in zip(rows.all(), board["standings"]):
+        for row, standing in zip(rows.all(), board["standings"], strict=True):
             before, now = standing["previous_rank"], standing["rank"]
             move = ("new" if before is None else f"▲{before - now}" if before > now
                     else f"▼{now - before}" if before < now else "=")
@@ -269,7 +270,7 @@ def test_the_most_a_round_can_hold_still_fits(callit, engine, new_context):
     room = Room(callit, engine, 30, "crowded", questions=[q[:500] for q in LONG_QUESTIONS],
                 contenders=LONG_CONTENDERS)
     room.add_players([f"{'W' * 20}{n:04}" for n in range(12)])
-    for round_ in (1, 2):
+    for _round in (1, 2):
         room.host_call("/rounds", {"contenders": LONG_CONTENDERS})
         room.pick(0.9)
         load(page, callit, room.code)
