@@ -190,8 +190,17 @@ def test_the_screen_fits_every_viewport_in_every_phase(players, callit, engine, 
     # open: the questions, "k of n have picked" with a progress bar; the join panel in a corner
     room.host_call("/rounds", {"contenders": CONTENDERS})
     picked = room.pick(0.77)
+    asking = [Room.name(n) for n in (3, 0) if n < players]  # the longest name first
+    for name in asking:  # players who lost their phone ask to get back in: the screen says so
+        response = requests.post(callit.at(f"/api/games/{room.code}/rejoin-requests"),
+                                 json={"name": name}, timeout=10)
+        assert response.status_code == 202, response.text
     load(page, callit, room.code)
     check_fits(page, "open", players)
+    if asking:
+        expect(page.locator("#screen-rejoins")).to_have_text(
+            f"{asking[0]} and 1 more want back in — the host decides" if len(asking) == 2
+            else f"{asking[0]} wants back in — the host decides")
     expect(page.locator("#screen-round .picked-count")).to_contain_text(f"{picked} of {players} have picked")
     bar = page.locator("progress.picked-bar")
     expect(bar).to_have_attribute("value", str(picked))
