@@ -106,7 +106,7 @@ def test_create_game_answers_201_with_code_and_host_token(client):
 
     created = ok(client.post("/api/games", json={"question_ids": qids, "title": "Finals"}), 201)
 
-    assert set(created) == {"code", "title", "status", "created_at", "questions", "players", "round",
+    assert set(created) == {"code", "title", "status", "created_at", "questions", "players", "player_count", "round",
                             "host_token"}
     assert re.fullmatch(r"[ACDEFGHJKMNPQRTUVWXY]{4}", created["code"])
     assert created["title"] == "Finals" and created["status"] == "open"
@@ -337,7 +337,7 @@ def test_current_round_shows_who_picked_and_a_player_their_own_picks(client, gam
 
     public = ok(game.get("/rounds/current"))
     assert public["picked"] == ["Ana"] and public["my_picks"] is None
-    assert set(public) == {"number", "state", "contenders", "questions", "picked", "my_picks", "split"}
+    assert set(public) == {"number", "state", "contenders", "questions", "picked", "picked_count", "my_picks", "split"}
     assert public["split"] is None  # open: nobody learns how the room is voting
     assert ok(game.get("/rounds/current", game.tokens["Ana"]))["my_picks"] == mine["picks"]
     assert ok(game.get("/rounds/current", game.tokens["Bo"]))["my_picks"] == []

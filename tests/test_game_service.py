@@ -32,7 +32,7 @@ from questions.core.errors import (
     Unauthorized,
     Unprocessable,
 )
-from questions.core.events import BANK_ROOM, RecordedEvents, game_room
+from questions.core.events import BANK_ROOM, RecordedEvents, game_room, watch_room
 from questions.core.extensions import db
 from questions.core.models import (
     Game,
@@ -508,7 +508,7 @@ def test_lock_and_score_emit_the_round(ctx, events):
     locked = lock(ctx, lobby)
 
     assert events.sent == [(game_room(lobby.code), "round_locked",
-                            locked.model_dump(mode="json", exclude={"my_picks"}))]
+                            locked.model_dump(mode="json", exclude={"my_picks"}) | {"picked": []})]
     assert locked.picked == ["Ana"] and all(q.answer is None for q in locked.questions)
     events.sent.clear()
 
@@ -641,9 +641,9 @@ def test_picks_updated_names_who_has_picked_never_the_answers(ctx, events):
 
     ana, bo = ({"id": lobby.ids[n], "name": n} for n in ("Ana", "Bo"))
     assert events.sent == [
-        (game_room(lobby.code), "picks_updated", {"round": 1, "players": [bo]}),
-        (game_room(lobby.code), "picks_updated", {"round": 1, "players": [ana]}),
-        (game_room(lobby.code), "picks_updated", {"round": 1, "players": [ana]}),
+        (watch_room(lobby.code), "picks_updated", {"round": 1, "players": [bo]}),
+        (watch_room(lobby.code), "picks_updated", {"round": 1, "players": [ana]}),
+        (watch_room(lobby.code), "picks_updated", {"round": 1, "players": [ana]}),
     ]
     wire = json.dumps([data for _, _, data in events.sent])
     assert "Zerg" not in wire and "Terran" not in wire
@@ -890,14 +890,14 @@ def test_ending_a_game_freezes_it(ctx, events):
 
     assert ended.status == "ended"
     assert events.sent == [(game_room(lobby.code), "game_ended", {
-        "game": ended.model_dump(mode="json"),
+        "game": games.room_game(ended),
         "leaderboard": [{"rank": 1, "previous_rank": None, "player_id": lobby.ids["Ana"],
                          "name": "Ana", "score": 1},
                         {"rank": 2, "previous_rank": None, "player_id": lobby.ids["Bo"],
                          "name": "Bo", "score": 0}]})]
     assert ctx.db.scalars(select(Game.status)).one() == GameStatus.ENDED
     # its screens leave the room: a new game may take the code, and its events are not theirs
-    assert events.closed == [game_room(lobby.code)]
+    assert events.closed == [game_room(lobby.code), watch_room(lobby.code)]
     events.sent.clear()
 
     ended_msg = ["This game has ended"]

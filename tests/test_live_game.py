@@ -180,7 +180,8 @@ def test_every_event_reaches_its_own_game_room_only(api, phones):
 
     # round_started
     started = a.host_call("POST", "/rounds", {"contenders": ["Zerg", "Terran"]}, expect=201)
-    expected_round = {k: v for k, v in started.items() if k != "my_picks"}
+    # to every phone: who picked only as a count (the size must not grow with the lobby)
+    expected_round = {k: v for k, v in started.items() if k != "my_picks"} | {"picked": []}
     for phone in a_room:
         assert phone.next("round_started") == expected_round
     assert expected_round["state"] == "open" and [q["id"] for q in expected_round["questions"]] == [q1, q2]
@@ -191,24 +192,24 @@ def test_every_event_reaches_its_own_game_room_only(api, phones):
         assert phone.next("newquestion") == {"question": added, "round": 1}
     q3 = added["id"]
 
-    # picks_updated: who picked since the last one, never what
+    # picks_updated: who picked since the last one, never what; to the host and screen only
     a.api.call("PUT", a.path("/rounds/current/picks"), a.tokens["Ana"],
                LiveGame.answers({q1: "Zerg", q2: "Zerg", q3: "Terran"}))
-    for phone in a_room:
+    for phone in (a_host, a_screen):
         assert phone.next("picks_updated") == {"round": 1, "players": [{"id": a.ids["Ana"], "name": "Ana"}]}
     # ... and through the socket's submit_picks, acknowledged with the stored picks
     ack = bo_phone.call("submit_picks", LiveGame.answers({q1: "terran", q2: "Zerg"}))
     assert ack == {"ok": True, "data": {"round": 1, "picks": [
         {"question_id": q1, "answer": "Terran"}, {"question_id": q2, "answer": "Zerg"}]}}
-    for phone in a_room:
+    for phone in (a_host, a_screen):
         assert phone.next("picks_updated") == {"round": 1, "players": [{"id": a.ids["Bo"], "name": "Bo"}]}
 
     # round_locked
     locked = a.host_call("POST", "/rounds/current/lock")
     for phone in a_room:
         data = phone.next("round_locked")
-        assert data == {k: v for k, v in locked.items() if k != "my_picks"}
-        assert data["state"] == "locked" and data["picked"] == ["Ana", "Bo"]
+        assert data == {k: v for k, v in locked.items() if k != "my_picks"} | {"picked": []}
+        assert data["state"] == "locked" and data["picked_count"] == 2 and locked["picked"] == ["Ana", "Bo"]
         assert all(q["answer"] is None for q in data["questions"])
 
     # round_scored: the answers and the leaderboard
@@ -217,7 +218,7 @@ def test_every_event_reaches_its_own_game_room_only(api, phones):
     assert [(s["rank"], s["name"], s["score"]) for s in board["standings"]] == [(1, "Ana", 3), (2, "Bo", 1)]
     for phone in a_room:
         data = phone.next("round_scored")
-        assert data["leaderboard"] == board["standings"]
+        assert data["leaderboard"] == board["standings"] and data["players"] == 2
         assert data["round"]["state"] == "scored"
         assert [(q["id"], q["answer"]) for q in data["round"]["questions"]] == [
             (q1, "Zerg"), (q2, "Zerg"), (q3, "Terran")]
@@ -226,7 +227,8 @@ def test_every_event_reaches_its_own_game_room_only(api, phones):
     ended = a.host_call("POST", "/end")
     for phone in a_room:
         data = phone.next("game_ended")
-        assert data["game"] == ended and data["game"]["status"] == "ended"
+        assert data["game"]["status"] == "ended" and data["game"]["code"] == ended["code"]
+        assert (data["game"]["players"], data["game"]["player_count"]) == ([], 2)  # bounded
         assert data["leaderboard"] == board["standings"]
 
     # a last event in B, after all of A's: B's phones get it, and nothing of A's before it
@@ -238,8 +240,9 @@ def test_every_event_reaches_its_own_game_room_only(api, phones):
     game_a = ["player_joined", "round_started", "newquestion", "picks_updated", "picks_updated",
               "round_locked", "round_scored", "game_ended"]
     assert a_host.names() == a_screen.names() == ["state", "player_joined", *game_a]
-    assert ana_phone.names() == ["state", *game_a]
-    assert bo_phone.names() == ["state", *game_a[1:]]
+    on_phones = [name for name in game_a if name != "picks_updated"]
+    assert ana_phone.names() == ["state", *on_phones]
+    assert bo_phone.names() == ["state", *on_phones[1:]]
     for phone in (b_host, b_screen):
         assert phone.names() == ["state", "player_joined", "player_joined"], phone.names()
         assert [data["name"] for name, data in phone.log if name == "player_joined"] == ["Cy", "Di"]
@@ -259,7 +262,6 @@ def test_state_on_connect_and_my_picks_after_a_reconnect(api, phones):
     assert first["game"]["round"]["my_picks"] == []
     ack = eve.call("submit_picks", LiveGame.answers({q1: "Protoss", q2: "Zerg"}))
     assert ack["ok"] is True
-    eve.next("picks_updated")
     eve.client.disconnect()
 
     again = phones("Eve again", {"token": g.tokens["Eve"]})

@@ -184,7 +184,6 @@ def test_websocket_through_nginx_hears_events_raised_over_http_through_nginx(
 
         ack = phone.call("submit_picks", {"answers": [{"question_id": question["id"], "answer": "A"}]})
         assert ack["ok"] is True
-        assert phone.expect("picks_updated") == {"round": 1, "players": [{"id": player["id"], "name": player["name"]}]}
 
         call(host_http, "POST", f"/api/games/{code}/rounds/current/lock", host_token)
         assert phone.expect("round_locked")["state"] == "locked"

@@ -11,6 +11,11 @@ def game_room(code: str) -> str:
     return f"game:{code}"
 
 
+def watch_room(code: str) -> str:
+    """The game's host and screens: who joined and who picked go only here, never to every phone."""
+    return f"watch:{code}"
+
+
 def player_room(player_id: int) -> str:
     """Every socket of one player (the page is told when the player is signed out there)."""
     return f"player:{player_id}"

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core import gate
 from ..core.access import hash_token, new_token
 from ..core.errors import Conflict, Invalid, NotFound, Unprocessable
-from ..core.events import game_room
+from ..core.events import game_room, watch_room
 from ..core.i18n import _
 from ..core.models import (
     Game,
@@ -48,7 +48,7 @@ from .schema import (
     PlayerOut,
 )
 from .spreadsheet import csv_safe
-from .views import current_round, game_view, leaderboard_view, shared_state, viewer
+from .views import ROOM_STANDINGS, current_round, game_view, leaderboard_view, shared_state, viewer
 
 # No look-alikes (B/8, I/L/1, O/0, S/5, Z/2): a code read off a projector across a bar.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY"
@@ -77,6 +77,15 @@ def lock_game(db, game: Game, share: bool = False) -> Game:
     they commit (a join); otherwise exclusive, for changing the game itself (its end)."""
     return db.scalars(select(Game).where(Game.id == game.id).with_for_update(read=share)
                       .execution_options(populate_existing=True)).one()
+
+
+def room_game(out: GameOut) -> dict:
+    """A game as every phone gets it in an event: the lists that grow with the lobby left out
+    (their counts stay: ``player_count``, ``picked_count``)."""
+    data = out.model_dump(mode="json") | {"players": []}
+    if data["round"] is not None:
+        data["round"]["picked"] = []
+    return data
 
 
 # ---- use cases
@@ -202,10 +211,11 @@ def end_game(ctx, request: GameRef) -> GameOut:
     ctx.db.flush()
     out = game_view(ctx.db, game)
     ctx.emit(game_room(game.code), "game_ended",
-             {"game": out.model_dump(mode="json"),
-              "leaderboard": [s.model_dump() for s in scoring.standings(ctx.db, game.id)]})
+             {"game": room_game(out),
+              "leaderboard": [s.model_dump() for s in scoring.standings(ctx.db, game.id)][:ROOM_STANDINGS]})
     # the code is free for a new game now: its events must not reach this game's screens
     ctx.close_room(game_room(game.code))
+    ctx.close_room(watch_room(game.code))
     return out
 
 

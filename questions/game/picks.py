@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core import gate
 from ..core.errors import Conflict, Invalid, NotFound
-from ..core.events import game_room
+from ..core.events import watch_room
 from ..core.models import Game, GameStatus, Pick, Round, RoundQuestion, RoundState, contender_answers
 from ..core.usecase import Auth, command
 from .schema import Answer, Answers, MyPicks
@@ -130,8 +130,8 @@ def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, 
     if replace:
         ctx.db.execute(delete(Pick).where(Pick.round_id == rules.id, Pick.player_id == player.id,
                                           Pick.question_id.not_in(list(chosen))))
-    # to the room's screens: who picked since the last update (folded, see merge_picks_updated)
-    ctx.emit(game_room(game.code), "picks_updated",
+    # to the host and screens only: who picked since the last update (folded, merge_picks_updated)
+    ctx.emit(watch_room(game.code), "picks_updated",
              {"round": rules.number, "players": [{"id": player.id, "name": player.name}]})
     return rules, chosen
 

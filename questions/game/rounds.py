@@ -11,12 +11,13 @@ from ..core.models import Pick, Player, Round, RoundQuestion
 from ..core.schema import GameRef
 from ..core.usecase import Auth, command, query
 from .schema import Answer, Answers, Leaderboard, NewRound, PlayerPicks, RoundOut, RoundPicks
-from .views import RowLock, current_round, leaderboard_view, require_round, round_view
+from .views import ROOM_STANDINGS, RowLock, current_round, leaderboard_view, require_round, round_view
 
 
 def public_round(out: RoundOut) -> dict:
-    """A round as the whole room sees it: nobody's own picks."""
-    return out.model_dump(mode="json", exclude={"my_picks"})
+    """A round as the whole room sees it: nobody's own picks, and who picked only as a count
+    (every phone gets it: its size must not grow with the lobby)."""
+    return out.model_dump(mode="json", exclude={"my_picks"}) | {"picked": []}
 
 
 @command(Auth.HOST)
@@ -83,5 +84,6 @@ def score_round(ctx, request: Answers) -> Leaderboard:
     ctx.db.flush()
     board = leaderboard_view(ctx.db, ctx.game)
     ctx.emit(game_room(ctx.game.code), "round_scored",
-             {"round": public_round(round_view(ctx.db, round_)), "leaderboard": board.model_dump()["standings"]})
+             {"round": public_round(round_view(ctx.db, round_)),
+              "leaderboard": board.model_dump()["standings"][:ROOM_STANDINGS], "players": board.total})
     return board

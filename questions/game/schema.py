@@ -95,7 +95,9 @@ class RoundOut(BaseModel):
     state: RoundState
     contenders: list[str]
     questions: list[RoundQuestionOut]
-    picked: list[str] = Field(description="Names of the players who have picked (never their answers)")
+    picked: list[str] = Field(description="Names of the players who have picked (never their answers); "
+                                          "empty in events sent to the whole room (see picked_count)")
+    picked_count: int = Field(0, description="How many players have picked")
     my_picks: list[Answer] | None = Field(None, description="The calling player's own picks")
     split: dict[int, dict[str, int]] | None = Field(
         None, description="Once the round is locked (never before): question id -> contender -> "
@@ -108,7 +110,9 @@ class GameOut(BaseModel):
     status: GameStatus
     created_at: UtcDateTime
     questions: list[GameQuestionOut]
-    players: list[PlayerOut]
+    players: list[PlayerOut] = Field(description="Everyone who joined; empty in events sent to the "
+                                                 "whole room (see player_count)")
+    player_count: int = Field(0, description="How many players have joined")
     round: RoundOut | None
 
 

@@ -74,7 +74,8 @@ def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
         number=round_.number, state=round_.state, contenders=list(round_.contenders),
         questions=[RoundQuestionOut(id=id_, body=body, answer=answer if scored else None)
                    for id_, body, answer in questions],
-        picked=picked_names(db, round_),
+        picked=(picked := picked_names(db, round_)),
+        picked_count=len(picked),
         my_picks=my_picks,
         split=crowd_split(db, round_, [id_ for id_, _, _ in questions]) if locked else None,
     )
@@ -93,8 +94,13 @@ def game_view(db, game: Game, player: Player | None = None, ranked: list[dict] |
         "questions": [{"id": id_, "body": body} for id_, body in questions],
         "players": [{"id": s["player_id"], "name": s["name"], "score": s["score"]}
                     for s in sorted(ranked, key=lambda s: s["player_id"])],
+        "player_count": len(ranked),
         "round": round_view(db, round_, player) if round_ else None,
     })
+
+
+# standings in events to the whole room: every phone gets them, so never the whole lobby
+ROOM_STANDINGS = 10
 
 
 def leaderboard_view(db, game: Game, limit: int | None = None, offset: int = 0) -> Leaderboard:

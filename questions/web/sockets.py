@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 
 from ..core import access
 from ..core.errors import as_service_error
-from ..core.events import BANK_ROOM, game_room, player_room
+from ..core.events import BANK_ROOM, game_room, player_room, watch_room
 from ..core.i18n import _
 from ..game import games, picks
 from ..runtime import runtime
@@ -62,6 +62,8 @@ def _connect(auth) -> bool:
         token = token_for(session, auth["as"], code)
     state = games.get_state(runtime().context(token=token), {"code": code or ""})
     join_room(game_room(state.game.code))
+    if state.you.role != "player":  # the host and screens also hear who joined and who picked
+        join_room(watch_room(state.game.code))
     if state.you.player_id is not None:  # told there if the player is signed out (a rejoin)
         join_room(player_room(state.you.player_id))
     session["socket_code"], session["socket_token"] = state.game.code, token
