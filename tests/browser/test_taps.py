@@ -6,7 +6,7 @@ import requests
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from .helpers import choice, settle
+from .helpers import assert_same_document, choice, mark_document, settle
 
 pytestmark = pytest.mark.browser
 
@@ -120,3 +120,21 @@ def test_taps_that_arrive_after_the_lock_are_listed_until_the_next_action(callit
     expect(late).to_be_visible()
     phone.locator("#results h1").click()
     expect(late).to_have_count(0)
+
+
+def test_a_form_sent_offline_stays_on_its_page_and_says_so(callit, new_context):
+    ids = callit.add_questions(WIN)
+    code, _ = callit.api_game(ids.values())
+    context = new_context("phone")
+    phone = context.new_page()
+    phone.goto(callit.at(f"/join/{code}"))
+    phone.get_by_label("Your name").fill("Offline Olga")
+    mark_document(phone)
+    context.set_offline(True)
+    phone.get_by_role("button", name="Join game").click()
+    expect(phone.get_by_role("alert")).to_contain_text("Not sent: no connection")
+    expect(phone.get_by_label("Your name")).to_have_value("Offline Olga")
+    assert_same_document(phone)  # not the browser's offline page
+    context.set_offline(False)
+    phone.get_by_role("button", name="Join game").click()
+    expect(phone).to_have_url(callit.at(f"/play/{code}"))
