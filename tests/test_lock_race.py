@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 import pytest
@@ -83,7 +84,11 @@ def test_the_lock_answers_fast_under_200_resubmitting_players(start_server, migr
         game.join(f"Racer {n}")
     game.host_call("POST", "/rounds", {"contenders": CONTENDERS}, expect=201)
 
-    outcome = asyncio.run(crowd_and_lock(server.url, game, qid, server.process.pid))
+    # a thread of its own: the session's Playwright (sync API) keeps an event loop running in
+    # this one once any browser test has run, and asyncio.run refuses to nest in it
+    with ThreadPoolExecutor(1) as pool:
+        outcome = pool.submit(asyncio.run, crowd_and_lock(server.url, game, qid,
+                                                         server.process.pid)).result()
 
     lock, sent = outcome["lock"], outcome["sent"]
     assert lock["status"] == 200, lock
