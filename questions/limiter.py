@@ -14,6 +14,7 @@ from sqlalchemy import Table, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from .core.errors import TooManyRequests
+from .core.i18n import _
 from .core.models import RateLimit
 
 WINDOW_SECONDS = 60
@@ -36,7 +37,8 @@ class Limiter:
         count = self.counter.increment(f"{action}:{client or '-'}:{window}", WINDOW_SECONDS)
         if count > limit:
             retry = WINDOW_SECONDS - int(time.time()) % WINDOW_SECONDS
-            raise TooManyRequests(f"Too many requests; try again in {retry} seconds", retry_after=retry)
+            raise TooManyRequests(_("Too many requests; try again in %(seconds)s seconds", seconds=retry),
+                                  retry_after=retry)
 
 
 class RedisCounter:

@@ -10,6 +10,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from .errors import Forbidden, NotFound, Unauthorized
+from .i18n import _
 from .models import Game, GameStatus, HostKey, Player
 
 MAX_CODE_LENGTH = 12
@@ -45,13 +46,13 @@ def find_game(db, code: str) -> Game:
     code = normalise_code(code)
     if len(code) > MAX_CODE_LENGTH or not code.isprintable():
         # never a real code; and a NUL or lone surrogate must not reach the database driver
-        raise NotFound("No game with this code")
+        raise NotFound(_("No game with this code"))
     game = db.scalars(
         select(Game).where(Game.code == code)
         .order_by((Game.status == GameStatus.OPEN).desc(), Game.id.desc()).limit(1)
     ).first()
     if game is None:
-        raise NotFound(f"No game with code {code}" if code else "No game code given")
+        raise NotFound(_("No game with code %(code)s", code=code) if code else _("No game code given"))
     return game
 
 
@@ -73,14 +74,14 @@ def identify(db, game: Game, token: str | None) -> Caller:
     player = db.scalars(select(Player).where(Player.token_hash == digest)).first()
     if player is not None:
         if player.game_id != game.id:
-            raise Forbidden("This token belongs to another game")
+            raise Forbidden(_("This token belongs to another game"))
         return Caller("player", player)
     host_of = db.scalar(select(HostKey.game_id).where(HostKey.token_hash == digest))
     if host_of is not None:
         if host_of != game.id:
-            raise Forbidden("This token belongs to another game")
+            raise Forbidden(_("This token belongs to another game"))
         return Caller("host")
-    raise Unauthorized("Invalid token")
+    raise Unauthorized(_("Invalid token"))
 
 
 def authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
@@ -96,9 +97,10 @@ def authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
     if required not in (Auth.HOST, Auth.PLAYER):  # fail closed on a level added without a rule
         raise TypeError(f"No authorization rule for {required!r}")
     if caller is ANONYMOUS:
-        raise Unauthorized("Authentication required")
+        raise Unauthorized(_("Authentication required"))
     if caller.role != required.value:
-        raise Forbidden(f"Only the {required.value} of this game may do this")
+        raise Forbidden(_("Only the host of this game may do this") if required.value == "host"
+                    else _("Only the player of this game may do this"))
     return game, caller
 
 

@@ -59,7 +59,7 @@ class Unavailable(ServiceError):
         self.retry_after = retry_after
 
 
-DATABASE_UNAVAILABLE = "The database is not answering right now; try again in a moment."
+DATABASE_UNAVAILABLE = _("The database is not answering right now; try again in a moment.")
 
 
 def is_database_outage(exc: BaseException) -> bool:

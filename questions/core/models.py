@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .errors import Conflict, Invalid
 from .extensions import db
+from .i18n import _
 
 
 class GameStatus(enum.StrEnum):
@@ -93,7 +94,7 @@ class Game(Model):
 
     def require_open(self) -> None:
         if self.status == GameStatus.ENDED:
-            raise Conflict("This game has ended")
+            raise Conflict(_("This game has ended"))
 
     def end(self, now: datetime) -> None:
         """Joins and picks are refused from now on; the code is free for a new game."""
@@ -162,17 +163,17 @@ class Round(Model):
 
     def require_finished(self) -> None:
         if not self.finished:
-            raise Conflict(f"Round {self.number} is not scored yet")
+            raise Conflict(_("Round %(number)s is not scored yet", number=self.number))
 
     def require_open(self) -> None:
         """Picks are taken only while the round is open."""
         if self.state != RoundState.OPEN:
-            raise Conflict("Picks are locked for this round")
+            raise Conflict(_("Picks are locked for this round"))
 
     def lock(self, now: datetime) -> None:
         """Picks are final: the match starts."""
         if self.state != RoundState.OPEN:
-            raise Conflict(f"Round {self.number} is already {self.state}")
+            raise Conflict(_("Round %(number)s is already %(state)s", number=self.number, state=_(str(self.state))))
         self.state = RoundState.LOCKED
         self.locked_at = now
 
@@ -185,12 +186,12 @@ class Round(Model):
         """Mark the right answer of every question ((question id, contender) pairs); a scored
         round may be marked again to correct a mistake."""
         if self.state == RoundState.OPEN:
-            raise Conflict("Lock the round before marking answers")
+            raise Conflict(_("Lock the round before marking answers"))
         marks = self.contender_answers(answers)
         unanswered = [rq.question_id for rq in self.questions if rq.question_id not in marks]
         if unanswered:
-            raise Invalid("Mark an answer for every question: missing "
-                          + ", ".join(str(q) for q in unanswered))
+            raise Invalid(_("Mark an answer for every question: missing %(ids)s",
+                            ids=", ".join(str(q) for q in unanswered)))
         for rq in self.questions:
             rq.answer = marks[rq.question_id]
         self.state = RoundState.SCORED
@@ -277,9 +278,9 @@ class RejoinRequest(Model):
 
     def decide(self, status: RejoinStatus, now: datetime) -> None:
         if self.status != RejoinStatus.PENDING:
-            raise Conflict(f"This request was already {self.status.value}")
+            raise Conflict(_("This request was already %(status)s", status=_(self.status.value)))
         if not self.pending_at(now):
-            raise Conflict("This request has expired; the player can ask again")
+            raise Conflict(_("This request has expired; the player can ask again"))
         self.status = status
         self.decided_at = now
 

@@ -110,7 +110,7 @@ def create_game(ctx, request: NewGame) -> GameCreated:
     found = {q.id: q for q in ctx.db.scalars(select(Question).where(Question.id.in_(ids)))}
     missing = [str(i) for i in ids if i not in found]
     if missing:
-        raise Invalid(f"Unknown question id(s): {', '.join(missing)}")
+        raise Invalid(_("Unknown question id(s): %(ids)s", ids=", ".join(missing)))
     token = new_token()
     for _attempt in range(20):
         code = new_code()
@@ -130,7 +130,7 @@ def create_game(ctx, request: NewGame) -> GameCreated:
             ctx.db.rollback()
             continue
         return GameCreated(**game_view(ctx.db, game).model_dump(), host_token=token)
-    raise Conflict("Could not find a free game code; try again")
+    raise Conflict(_("Could not find a free game code; try again"))
 
 
 @query(Auth.OPTIONAL)
@@ -165,7 +165,7 @@ def join_game(ctx, request: JoinGame) -> PlayerCreated:
     try:
         ctx.db.flush()  # no SAVEPOINT: on SQLite releasing it would commit before the use case ends
     except IntegrityError:
-        raise Unprocessable("Name is already taken") from None
+        raise Unprocessable(_("Name is already taken")) from None
     ctx.emit(game_room(game.code), "player_joined", PlayerOut(id=player.id, name=player.name,
                                                               score=0).model_dump(mode="json"))
     return PlayerCreated(id=player.id, name=player.name, code=game.code, token=token)
@@ -177,15 +177,15 @@ def add_game_question(ctx, request: AddGameQuestion) -> GameQuestionOut:
     game = ctx.game
     game.require_open()
     if (request.question_id is None) == (request.body is None):
-        raise Invalid("Give either question_id or body")
+        raise Invalid(_("Give either question_id or body"))
     if request.body is not None:
         question = insert_question(ctx, request.body)
     else:
         question = ctx.db.get(Question, request.question_id)
         if question is None:
-            raise Invalid(f"Unknown question id: {request.question_id}")
+            raise Invalid(_("Unknown question id: %(id)s", id=request.question_id))
     if any(gq.question_id == question.id for gq in game.questions):
-        raise Conflict("That question is already in this game")
+        raise Conflict(_("That question is already in this game"))
     game.questions.append(GameQuestion(question_id=question.id, position=len(game.questions)))
     round_ = current_round(ctx.db, game)
     live_round = round_ if round_ is not None and round_.state == RoundState.OPEN else None

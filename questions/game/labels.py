@@ -6,5 +6,11 @@ from ..core.i18n import _
 FIELD_LABELS = (
     _("Request"), _("Body"), _("Name"), _("Title"), _("Contender"), _("Contenders"), _("Answer"),
     _("Answers"), _("Question ids"), _("Question id"), _("Pack"), _("Slug"), _("Description"),
-    _("Format"), _("Code"), _("Content"), _("Filename"), _("Limit"), _("Offset"),
+    _("Format"), _("Code"), _("Content"), _("Filename"), _("Limit"), _("Offset"), _("Id"),
+)
+
+# states that messages name ("Round 2 is already locked", "This request was already denied")
+STATES = (
+    _("open"), _("locked"), _("scored"), _("ended"),
+    _("pending"), _("approved"), _("denied"), _("expired"),
 )

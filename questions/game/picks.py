@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..core import gate
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.events import watch_room
+from ..core.i18n import _
 from ..core.models import Game, GameStatus, Pick, Round, RoundQuestion, RoundState, contender_answers
 from ..core.usecase import Auth, command
 from .schema import Answer, Answers, MyPicks
@@ -46,7 +47,7 @@ def _read_round(db, game: Game) -> RoundRules:
     row = db.execute(select(Round.id, Round.number, Round.contenders).where(Round.game_id == game.id)
                      .order_by(Round.number.desc()).limit(1)).first()
     if row is None:
-        raise NotFound("No round has started yet")
+        raise NotFound(_("No round has started yet"))
     questions = db.scalars(select(RoundQuestion.question_id).where(RoundQuestion.round_id == row.id))
     rules = RoundRules(id=row.id, number=row.number, contenders=tuple(row.contenders),
                        question_ids=frozenset(questions))
@@ -102,11 +103,11 @@ def _refuse(db, game: Game, rules: RoundRules) -> None:
     """Nothing was stored: say why, unless a newer round started (then the caller retries)."""
     status = db.scalar(select(Game.status).where(Game.id == game.id))
     if status == GameStatus.ENDED:
-        raise Conflict("This game has ended")
+        raise Conflict(_("This game has ended"))
     latest = db.scalar(select(Round.id).where(Round.game_id == game.id)
                        .order_by(Round.number.desc()).limit(1))
     if latest == rules.id:
-        raise Conflict("Picks are locked for this round")
+        raise Conflict(_("Picks are locked for this round"))
 
 
 def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, str]]:
@@ -116,7 +117,7 @@ def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, 
     game.require_open()
     rules, chosen = _checked(ctx.db, game, request.answers)
     if not chosen:
-        raise Invalid("Pick at least one answer")
+        raise Invalid(_("Pick at least one answer"))
     gate.enter(ctx.db, game.id)
     for attempt in range(2):  # a second time only if a newer round started meanwhile
         if attempt:
@@ -126,7 +127,7 @@ def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, 
         _refuse(ctx.db, game, rules)
         _read_round(ctx.db, game)
     else:
-        raise Conflict("Picks are locked for this round")
+        raise Conflict(_("Picks are locked for this round"))
     if replace:
         ctx.db.execute(delete(Pick).where(Pick.round_id == rules.id, Pick.player_id == player.id,
                                           Pick.question_id.not_in(list(chosen))))

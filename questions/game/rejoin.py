@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..core.access import hash_token, new_token
 from ..core.errors import NotFound, TooManyRequests, Unauthorized
 from ..core.events import game_room, player_room
+from ..core.i18n import _
 from ..core.models import Player, RejoinRequest, RejoinStatus
 from ..core.schema import GameRef
 from ..core.usecase import Auth, command, query
@@ -44,14 +45,15 @@ def ask_rejoin(ctx, request: AskRejoin) -> RejoinCreated:
         .with_for_update()  # requests of one player are counted one at a time
     ).first()
     if player is None:
-        raise NotFound(f"Nobody called {request.name} plays in this game")
+        raise NotFound(_("Nobody called %(name)s plays in this game", name=request.name))
     now = ctx.clock()
     pending = ctx.db.scalars(select(RejoinRequest.expires_at).where(
         *_pending(ctx), RejoinRequest.player_id == player.id).order_by(RejoinRequest.expires_at)).all()
     if len(pending) >= MAX_PENDING_PER_PLAYER:
         wait = max(1, int((pending[0] - now).total_seconds()) + 1)
-        raise TooManyRequests(f"{player.name} already has {len(pending)} requests waiting for the "
-                              "host; ask the host to answer them", retry_after=wait)
+        raise TooManyRequests(_("%(name)s already has %(count)s requests waiting for the host; ask "
+                                "the host to answer them", name=player.name, count=len(pending)),
+                              retry_after=wait)
     secret = new_token()
     asked = RejoinRequest(game_id=ctx.game.id, player_id=player.id, secret_hash=hash_token(secret),
                           status=RejoinStatus.PENDING, created_at=now, expires_at=now + REJOIN_TTL)
@@ -68,7 +70,7 @@ def _find(ctx, request: RejoinRef, lock: bool = False) -> RejoinRequest:
         statement = statement.with_for_update()
     asked = ctx.db.scalars(statement).first()
     if asked is None:
-        raise NotFound(f"No request {request.id} to rejoin this game")
+        raise NotFound(_("No request %(id)s to rejoin this game", id=request.id))
     return asked
 
 
@@ -79,7 +81,7 @@ def get_rejoin(ctx, request: RejoinRef) -> RejoinOut:
     asked = _find(ctx, request)
     # the secret stands in for a token here, so the route is public to the wrapper and checked now
     if not ctx.token or not secrets.compare_digest(hash_token(ctx.token), asked.secret_hash):
-        raise Unauthorized("Send this request's secret: Authorization: Bearer <secret>")
+        raise Unauthorized(_("Send this request's secret: Authorization: Bearer <secret>"))
     status = asked.shown_status(ctx.clock())
     return RejoinOut(id=asked.id, name=asked.player.name, status=status, expires_at=asked.expires_at,
                      token=ctx.token if status == "approved" else None)

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core import gate
 from ..core.errors import Conflict
 from ..core.events import game_room
+from ..core.i18n import _
 from ..core.models import Pick, Player, Round, RoundQuestion
 from ..core.schema import GameRef
 from ..core.usecase import Auth, command, query
@@ -36,7 +37,7 @@ def start_round(ctx, request: NewRound) -> RoundOut:
     try:
         ctx.db.flush()  # no SAVEPOINT: on SQLite releasing it would commit before the use case ends
     except IntegrityError:  # a concurrent request opened a round first
-        raise Conflict("Another round was just started") from None
+        raise Conflict(_("Another round was just started")) from None
     out = round_view(ctx.db, round_)  # once: every phone waits for this request to finish
     ctx.emit(game_room(game.code), "round_started", public_round(out))
     return out

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from ..core.access import Role
+from ..core.i18n import _
 from ..core.models import GameStatus, RoundState
 from ..core.schema import GameRef, Request, UtcDateTime, invalid, one_line
 from .bank import QuestionBody
@@ -25,7 +26,7 @@ def _distinct_contenders(names: list[str]) -> list[str]:
     seen = set()
     for name in names:
         if name.casefold() in seen:
-            raise invalid(f"Contender {name} is listed twice")
+            raise invalid(_("Contender %(name)s is listed twice", name=name))
         seen.add(name.casefold())
     return names
 

@@ -8,6 +8,7 @@ from sqlalchemy import distinct, func, select
 
 from ..core.access import Caller
 from ..core.errors import NotFound
+from ..core.i18n import _
 from ..core.models import Game, GameQuestion, Pick, Player, Question, Round, RoundQuestion, RoundState
 from . import scoring
 from .schema import Answer, GameOut, Leaderboard, RoundOut, RoundQuestionOut, Standing, Viewer
@@ -34,7 +35,7 @@ def require_round(db, game: Game, lock: RowLock = RowLock.NONE) -> Round:
     """The current round, or 404 when no round has started yet."""
     round_ = current_round(db, game, lock)
     if round_ is None:
-        raise NotFound("No round has started yet")
+        raise NotFound(_("No round has started yet"))
     return round_
 
 

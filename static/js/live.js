@@ -211,14 +211,14 @@
           if (!panel) {  // not a live page (an error page): show its message in this one
             var messages = Array.prototype.map.call(page.querySelectorAll("main li, main p"),
                                                     function (el) { return el.textContent.trim(); });
-            throw messages.filter(Boolean).length ? messages.filter(Boolean) : ["Not sent: the server answered " + response.status];
+            throw messages.filter(Boolean).length ? messages.filter(Boolean) : [_("Not sent: the server answered %(status)s", { status: response.status })];
           }
           swap(panel.innerHTML, true);
         });
       })
       .catch(function (failure) {
         var messages = Array.isArray(failure) ? failure
-          : ["Not sent: no connection. What you entered is kept here; send it again when you're back online."];
+          : [_("Not sent: no connection. What you entered is kept here; send it again when you're back online.")];
         var old = root.querySelector("#form-errors");
         if (old) old.remove();
         // above the card holding the form, where the server puts a form's errors too

@@ -56,7 +56,7 @@
   }
 
   // ---- what each button shows
-  var STATES = { saving: "saving…", saved: "saved ✓", failed: "not saved — retrying" };
+  var STATES = { saving: _("saving…"), saved: _("saved ✓"), failed: _("not saved — retrying") };
   function group(qid) { return root.querySelector("form[data-picks] [data-question='" + qid + "']"); }
   function show(qid, answer, state, message) {
     var fieldset = group(qid);
@@ -95,7 +95,7 @@
   function bodyOf(qid) {
     var fieldset = group(qid);
     var legend = fieldset && fieldset.querySelector("legend");
-    return legend ? legend.textContent.trim() : "Question " + qid;
+    return legend ? legend.textContent.trim() : _("Question %(id)s", { id: qid });
   }
   function reportLate(entries) {
     if (!entries.length) return;
@@ -105,7 +105,7 @@
       late.setAttribute("role", "alert");
       late.id = "late-picks";
       var intro = document.createElement("p");
-      intro.textContent = "These picks arrived after the host locked the round, so they were not saved:";
+      intro.textContent = _("These picks arrived after the host locked the round, so they were not saved:");
       late.appendChild(intro);
       late.appendChild(document.createElement("ul"));
     }
@@ -226,7 +226,7 @@
       } else {
         // refused for good (a contender or question the round no longer has, signed out):
         // say why and stop sending these taps
-        var why = "not saved: " + (result.errors.join(" ") || "refused (" + result.status + ")");
+        var why = _("not saved: %(reason)s", { reason: result.errors.join(" ") || _("refused (%(status)s)", { status: result.status }) });
         Object.keys(now).forEach(function (qid) { show(qid, now[qid].answer, "refused", why); });
         store(sent.round, {});
         live.refresh();
