@@ -323,12 +323,14 @@ def movement(standing: Standing, shown: bool) -> dict | None:
         return None
     before = standing.previous_rank
     if before is None:
-        return {"kind": "new", "text": "new", "label": "new on the board"}
+        return {"kind": "new", "text": gettext("new"), "label": gettext("new on the board")}
     if before > standing.rank:
-        return {"kind": "up", "text": f"▲{before - standing.rank}", "label": f"up {before - standing.rank}"}
+        return {"kind": "up", "text": f"▲{before - standing.rank}",
+                "label": gettext("up %(places)s", places=before - standing.rank)}
     if before < standing.rank:
-        return {"kind": "down", "text": f"▼{standing.rank - before}", "label": f"down {standing.rank - before}"}
-    return {"kind": "same", "text": "=", "label": "same place"}
+        return {"kind": "down", "text": f"▼{standing.rank - before}",
+                "label": gettext("down %(places)s", places=standing.rank - before)}
+    return {"kind": "same", "text": "=", "label": gettext("same place")}
 
 
 def standing_rows(standings: list[Standing], shown: bool) -> list[dict]:
