@@ -4,10 +4,12 @@ browser makes it a host, then redirects to the host page, so the key leaves the 
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request, session, url_for
+from flask_babel import gettext
 
 from ..core.errors import ServiceError
 from ..game import hosts
 from ..runtime import context, runtime
+from .i18n import t
 from .session_tokens import remember_token, token_for
 
 bp = Blueprint("hostkeys", __name__)
@@ -35,8 +37,8 @@ def redeem(code: str):
     except ServiceError:
         place = None
     if place is None or place.role != "host" or place.status != "open":
-        abort(403, "This host link no longer works: it was revoked, or its game has ended. "
-                   "Ask a host of the game for a new one.")
+        abort(403, gettext("This host link no longer works: it was revoked, or its game has ended. "
+                           "Ask a host of the game for a new one."))
     remember_token(session, "host", code, key)
     return redirect(url_for("pages.host", code=code), code=303)  # the key leaves the address bar
 
@@ -47,7 +49,7 @@ def make(code: str):
     try:
         made = hosts.add_host(context(token=token_for(session, "host", code)), {"code": code})
     except ServiceError as exc:
-        abort(exc.status, "; ".join(exc.messages))
+        abort(exc.status, "; ".join(t(message) for message in exc.messages))
     base = (runtime().settings.public_url or request.host_url).rstrip("/")
     _show(code, made.url if made.url.startswith("http") else base + made.url)
     return redirect(url_for("pages.host", code=code) + "#cohost", code=303)
@@ -59,6 +61,6 @@ def revoke(code: str):
     try:
         hosts.revoke_other_hosts(context(token=token_for(session, "host", code)), {"code": code})
     except ServiceError as exc:
-        abort(exc.status, "; ".join(exc.messages))
+        abort(exc.status, "; ".join(t(message) for message in exc.messages))
     _show(code, None)
     return redirect(url_for("pages.host", code=code), code=303)

@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
-  var NOT_SENT = "Not sent: no connection. What you entered is kept here; send it again when you're back online.";
+  var NOT_SENT = _("Not sent: no connection. What you entered is kept here; send it again when you're back online.");
 
   function say(form, text) {
     var old = document.getElementById("form-errors");
