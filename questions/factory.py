@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     csrf.init_app(app)
     if settings.database_url.startswith("sqlite"):
         with app.app_context():
-            event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "connect", _sqlite_connect)
+            event.listen(db.engine, "begin", _sqlite_begin)
 
     queue = ({"client_manager": ResyncingRedisManager(settings.redis_url, settings.redis_channel)}
              if settings.redis_url else {})
@@ -185,12 +186,24 @@ def _host_session(app: Flask):
     return session
 
 
-def _sqlite_pragmas(dbapi_connection, _record):
+def _sqlite_connect(dbapi_connection, _record):
+    # SQLAlchemy's pysqlite recipe (SQLite dialect docs: "Serializable isolation / Savepoints /
+    # Transactional DDL"): the driver begins no transaction of its own (it would only do so
+    # before the first write, so reads ran outside it, a SAVEPOINT's release committed and DDL
+    # committed first); _sqlite_begin begins one whenever SQLAlchemy does.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(conn):
+    # A command's transaction (execution option ``writes``, set by the use-case wrapper) takes
+    # the write lock at once, waiting its turn (busy_timeout): a WAL transaction that read first
+    # and then writes after another one committed would fail at once (SQLITE_BUSY_SNAPSHOT).
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writes") else "BEGIN")
 
 
 # a probe gets its answer within 2 s even when the database and Redis are both frozen

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from ..config import Settings
@@ -35,6 +36,27 @@ class Context:
     game: Any = None
     caller: Any = None
     pending_events: list = field(default_factory=list)
+
+    def begin_writes(self) -> None:
+        """Begin a command's own transaction as a write transaction (SQLite: ``BEGIN IMMEDIATE``,
+        see ``factory._sqlite_begin``). What the caller read before in this session (a page
+        showing the state, then acting on it) is ended first: on SQLite that older read snapshot
+        could not write once another connection (the rate limiter's, another request's) has
+        committed, and the command must see the latest state anyway."""
+        session = self.db() if isinstance(self.db, scoped_session) else self.db
+        if session.in_transaction():
+            session.commit()
+        session.connection(execution_options={"writes": True})
+
+    def insert(self, row: Any, refused: Exception) -> None:
+        """Add a row the database's unique constraints decide on (a name taken, a round already
+        open): when one refuses it, the use case fails with ``refused`` and the wrapper rolls
+        back. Deciding in the database holds under concurrent requests, a check first would not."""
+        self.db.add(row)
+        try:
+            self.db.flush()
+        except IntegrityError:
+            raise refused from None
 
     def emit(self, room: str, event: str, data: Any) -> None:
         """Queue an event; it is sent only once the use case's transaction has committed."""

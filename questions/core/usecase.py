@@ -63,6 +63,8 @@ class UseCase:
         try:
             if self.rate_limit and ctx.limiter is not None:
                 ctx.limiter.hit(self.rate_limit, ctx.client_ip)
+            if self.mutable:
+                ctx.begin_writes()
             if isinstance(request, GameRef):  # every non-public request is one (__post_init__)
                 ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth)
             result = self.fn(ctx, request)

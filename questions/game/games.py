@@ -121,13 +121,10 @@ def create_game(ctx, request: NewGame) -> GameCreated:
                     created_at=ctx.clock())
         game.host_keys = [HostKey(token_hash=hash_token(token), created_at=game.created_at)]
         game.questions = [GameQuestion(question_id=qid, position=n) for n, qid in enumerate(ids)]
-        ctx.db.add(game)
         try:
-            ctx.db.flush()
-        except IntegrityError:  # another game took the code meanwhile
-            # Nothing else is written yet, so start over clean. (No SAVEPOINT: on SQLite the
-            # driver opens no transaction before it, and releasing it would commit at once.)
-            ctx.db.rollback()
+            with ctx.db.begin_nested():  # on a taken code only this game is undone
+                ctx.db.add(game)
+        except IntegrityError:  # another game took the code meanwhile: try the next one
             continue
         return GameCreated(**game_view(ctx.db, game).model_dump(), host_token=token)
     raise Conflict(_("Could not find a free game code; try again"))
@@ -161,11 +158,7 @@ def join_game(ctx, request: JoinGame) -> PlayerCreated:
     token = new_token()
     player = Player(game_id=game.id, name=request.name, name_key=name_key(request.name),
                     token_hash=hash_token(token), joined_at=ctx.clock())
-    ctx.db.add(player)
-    try:
-        ctx.db.flush()  # no SAVEPOINT: on SQLite releasing it would commit before the use case ends
-    except IntegrityError:
-        raise Unprocessable(_("Name is already taken")) from None
+    ctx.insert(player, refused=Unprocessable(_("Name is already taken")))
     ctx.emit(game_room(game.code), "player_joined", PlayerOut(id=player.id, name=player.name,
                                                               score=0).model_dump(mode="json"))
     return PlayerCreated(id=player.id, name=player.name, code=game.code, token=token)

@@ -11,7 +11,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..core.errors import Conflict, Invalid, NotFound
@@ -108,11 +107,7 @@ def pack_out(pack: Pack) -> PackOut:
 
 def new_pack(ctx, name: str, slug: str, description: str = "") -> Pack:
     pack = Pack(slug=slug, name=name, description=description, created_at=ctx.clock())
-    ctx.db.add(pack)
-    try:
-        ctx.db.flush()  # no SAVEPOINT: on SQLite releasing it would commit before the use case ends
-    except IntegrityError:
-        raise Conflict(_("A pack with slug %(slug)s already exists", slug=slug)) from None
+    ctx.insert(pack, refused=Conflict(_("A pack with slug %(slug)s already exists", slug=slug)))
     return pack
 
 

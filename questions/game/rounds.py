@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ..core import gate
 from ..core.errors import Conflict
@@ -33,11 +32,8 @@ def start_round(ctx, request: NewRound) -> RoundOut:
                    contenders=list(request.contenders), created_at=ctx.clock())
     round_.questions = [RoundQuestion(question_id=gq.question_id, position=n)
                         for n, gq in enumerate(game.questions)]
-    ctx.db.add(round_)
-    try:
-        ctx.db.flush()  # no SAVEPOINT: on SQLite releasing it would commit before the use case ends
-    except IntegrityError:  # a concurrent request opened a round first
-        raise Conflict(_("Another round was just started")) from None
+    # a concurrent request may have opened a round since: one unscored round per game (index)
+    ctx.insert(round_, refused=Conflict(_("Another round was just started")))
     out = round_view(ctx.db, round_)  # once: every phone waits for this request to finish
     ctx.emit(game_room(game.code), "round_started", public_round(out))
     return out
