@@ -1,12 +1,15 @@
 """The question bank: list and create questions; new ones are pushed live to watchers."""
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
+from ..core.errors import Invalid
 from ..core.events import BANK_ROOM
+from ..core.i18n import _
 from ..core.models import Question
 from ..core.schema import NoInput, Request, UtcDateTime, one_line
 from ..core.usecase import command, query
@@ -36,6 +39,20 @@ def insert_question(ctx, body: str) -> Question:
     ctx.db.add(question)
     ctx.db.flush()
     ctx.emit(BANK_ROOM, "newquestion", QuestionOut.model_validate(question).model_dump(mode="json"))
+    return question
+
+
+def chosen_question(ctx, question_id: int | None, body: str | None,
+                    new: Callable[[Any, str], Question] = insert_question) -> Question:
+    """The question a request names: a bank question by id, or ``new(ctx, body)``; 400 unless
+    exactly one of them is given, or for an id the bank does not hold."""
+    if (question_id is None) == (body is None):
+        raise Invalid(_("Give either question_id or body"))
+    if body is not None:
+        return new(ctx, body)
+    question = ctx.db.get(Question, question_id)
+    if question is None:
+        raise Invalid(_("Unknown question id: %(id)s", id=question_id))
     return question
 
 

@@ -30,7 +30,7 @@ from ..core.models import (
 from ..core.schema import GameRef
 from ..core.usecase import Auth, command, query
 from . import scoring
-from .bank import insert_question
+from .bank import chosen_question
 from .packs import find_pack
 from .schema import (
     MAX_GAME_QUESTIONS,
@@ -169,14 +169,7 @@ def add_game_question(ctx, request: AddGameQuestion) -> GameQuestionOut:
     """Add a bank question (or a new one) to the game; an open round gets it at once."""
     game = ctx.game
     game.require_open()
-    if (request.question_id is None) == (request.body is None):
-        raise Invalid(_("Give either question_id or body"))
-    if request.body is not None:
-        question = insert_question(ctx, request.body)
-    else:
-        question = ctx.db.get(Question, request.question_id)
-        if question is None:
-            raise Invalid(_("Unknown question id: %(id)s", id=request.question_id))
+    question = chosen_question(ctx, request.question_id, request.body)
     if any(gq.question_id == question.id for gq in game.questions):
         raise Conflict(_("That question is already in this game"))
     game.questions.append(GameQuestion(question_id=question.id, position=len(game.questions)))

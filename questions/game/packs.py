@@ -13,13 +13,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..core.errors import Conflict, Invalid, NotFound
+from ..core.errors import Conflict, NotFound
 from ..core.events import BANK_ROOM
 from ..core.i18n import _
 from ..core.models import Pack, PackQuestion, Question
 from ..core.schema import NoInput, Request, UtcDateTime, invalid, one_line
 from ..core.usecase import command, query
-from .bank import QuestionBody, QuestionOut, insert_question
+from .bank import QuestionBody, QuestionOut, chosen_question, insert_question
 from .schema import PackSlug, QuestionId
 
 MAX_SLUG = 60
@@ -155,21 +155,18 @@ def get_pack(ctx, request: PackRef) -> PackOut:
     return pack_out(find_pack(ctx.db, request.slug))
 
 
+def bank_question_with_body(ctx, body: str) -> Question:
+    """The bank's question with this text (whatever its case and spacing), else a new one."""
+    existing = body_index(ctx.db).get(body_key(body))
+    question = ctx.db.get(Question, existing) if existing else None
+    return question if question is not None else insert_question(ctx, body)
+
+
 @command()
 def add_pack_question(ctx, request: AddPackQuestion) -> QuestionOut:
     """Add a bank question (or a text: the bank's question with it, else a new one) to the pack."""
     pack = find_pack(ctx.db, request.slug)
-    if (request.question_id is None) == (request.body is None):
-        raise Invalid(_("Give either question_id or body"))
-    question: Question | None
-    if request.body is not None:
-        existing = body_index(ctx.db).get(body_key(request.body))
-        question = ctx.db.get(Question, existing) if existing else insert_question(ctx, request.body)
-    else:
-        question = ctx.db.get(Question, request.question_id)
-        if question is None:
-            raise Invalid(_("Unknown question id: %(id)s", id=request.question_id))
-    assert question is not None
+    question = chosen_question(ctx, request.question_id, request.body, new=bank_question_with_body)
     if not append_to_pack(ctx.db, pack, question.id):
         raise Conflict(_("That question is already in this pack"))
     ctx.db.flush()
