@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start N Callit processes and nginx in front of them on this machine, in the foreground, the way
-# docs/deployment.md describes a deployment. Ctrl-C (or SIGTERM) stops everything it started; if
-# any process dies, the rest are stopped too and the script exits non-zero.
+# docs/deployment.md describes a deployment. Ctrl-C (or SIGTERM) stops everything it started. An
+# app process that dies is restarted on its port (after RESTART_DELAY seconds, default 1) while
+# the others keep serving; if nginx dies, the rest are stopped and the script exits non-zero.
 #
 #   deploy/run-local.sh [N]                  N app processes (default 2)
 #
@@ -106,10 +107,11 @@ if [ "$MIGRATE" = "1" ]; then
   FLASK_APP=questions:create_app "$PYTHON" -m flask db upgrade
 fi
 
-for i in "${!PORTS[@]}"; do
-  PORT=${PORTS[$i]} "$PYTHON" app.py >"$RUN_DIR/app-$((i + 1)).log" 2>&1 &
-  pids+=($!)
-done
+start_app() {  # index: (re)start the app process on PORTS[index]; its log is appended to
+  PORT=${PORTS[$1]} "$PYTHON" app.py >>"$RUN_DIR/app-$(($1 + 1)).log" 2>&1 &
+  pids[$1]=$!
+}
+for i in "${!PORTS[@]}"; do start_app "$i"; done
 upstreams=""
 for i in "${!PORTS[@]}"; do
   if ! wait_healthy "http://127.0.0.1:${PORTS[$i]}/healthz" 60 "${pids[$i]}"; then
@@ -143,8 +145,25 @@ if ! wait_healthy "http://$probe/healthz" 30 "$nginx_pid"; then
 fi
 
 echo "Callit is running behind nginx: http://$LISTEN/ ($N processes on ports ${PORTS[*]}; logs in $RUN_DIR)"
+# Supervise: an app process that exits (a crash, an OOM kill) is started again on its port
+# after RESTART_DELAY seconds, while nginx sends its phones to the others (a refused
+# connection is passed to the next backend) until it answers again. nginx itself exiting
+# stops everything: nothing could reach the app any more.
+RESTART_DELAY=${RESTART_DELAY:-1}
 set +e
-wait -n "${pids[@]}"   # returns as soon as any process exits (or a signal stops us)
-status=$?
-echo "run-local: a process exited ($status); stopping the rest" >&2
-exit 1
+while true; do
+  wait -n "${pids[@]}"   # returns as soon as any process exits (or a signal stops us)
+  status=$?
+  [ -z "$stopping" ] || exit 0
+  if ! kill -0 "$nginx_pid" 2>/dev/null; then
+    echo "run-local: nginx exited ($status); stopping the rest" >&2
+    exit 1
+  fi
+  for i in "${!PORTS[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "run-local: the app process on port ${PORTS[$i]} exited ($status); restarting it" >&2
+      sleep "$RESTART_DELAY"
+      start_app "$i"
+    fi
+  done
+done

@@ -57,9 +57,11 @@ class Settings:
     # queue behind a crowd of picks waiting for the shared pool; 0 shares the pool
     host_pool_size: int = 2
     trust_proxy: bool = False  # behind nginx: take the client address from X-Forwarded-For
-    # reads (GET /api/..., pages) and question-bank writes per address and minute: 200 phones
-    # behind one NAT reload and poll well under these; a scan of every code does not fit
-    rate_limit_read_per_minute: int = 3000
+    # per address and minute: reads (GET pages and API; 200 phones behind one NAT refetch on
+    # every lobby event, well under this), lookups of a game code that does not exist (a scan
+    # of all 160,000 codes would take days), question-bank writes
+    rate_limit_read_per_minute: int = 12000
+    rate_limit_unknown_code_per_minute: int = 60
     rate_limit_bank_per_minute: int = 60
     # Socket.IO events per socket: a burst, then a steady rate; per address (a whole NAT) likewise
     socket_event_burst: int = 10
@@ -93,7 +95,8 @@ class Settings:
             "rate_limit_create_per_minute": int(env.get("RATE_LIMIT_CREATE_PER_MINUTE", "60")),
             "trust_proxy": _flag(env.get("TRUST_PROXY")),
             "max_connections": int(env.get("MAX_CONNECTIONS", "12000")),
-            "rate_limit_read_per_minute": int(env.get("RATE_LIMIT_READ_PER_MINUTE", "3000")),
+            "rate_limit_read_per_minute": int(env.get("RATE_LIMIT_READ_PER_MINUTE", "12000")),
+            "rate_limit_unknown_code_per_minute": int(env.get("RATE_LIMIT_UNKNOWN_CODE_PER_MINUTE", "60")),
             "rate_limit_bank_per_minute": int(env.get("RATE_LIMIT_BANK_PER_MINUTE", "60")),
             "socket_event_burst": int(env.get("SOCKET_EVENT_BURST", "10")),
             "socket_events_per_second": float(env.get("SOCKET_EVENTS_PER_SECOND", "5")),

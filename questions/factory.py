@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     _register_error_handlers(app)
     app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)  # type: ignore[method-assign]  # outside Flask-SocketIO's
     app.add_url_rule("/healthz", "healthz", healthz)
+    app.before_request(count_read)
     return app
 
 
@@ -122,7 +123,16 @@ def _limiter(settings: Settings) -> Limiter:
     counter = (FallbackCounter(RedisCounter(settings.redis_url), in_database) if settings.redis_url
                else in_database)
     return Limiter({"join": settings.rate_limit_join_per_minute,
-                    "create": settings.rate_limit_create_per_minute}, counter)
+                    "create": settings.rate_limit_create_per_minute,
+                    "bank": settings.rate_limit_bank_per_minute}, counter,
+                   reads_per_minute=settings.rate_limit_read_per_minute,
+                   unknown_codes_per_minute=settings.rate_limit_unknown_code_per_minute)
+
+
+def count_read() -> None:
+    """Every GET but static files and health probes counts against the address's read limit."""
+    if request.method == "GET" and request.endpoint not in ("static", "healthz"):
+        runtime_of_app().limiter.read(request.remote_addr)
 
 
 CONTENT_SECURITY_POLICY = (

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from .core.errors import TooManyRequests
 from .core.i18n import _
 from .core.models import RateLimit
+from .throttle import TokenBuckets
 
 WINDOW_SECONDS = 60
 REDIS_TIMEOUT = 0.5  # seconds: a frozen Redis costs a request at most this, once per cooldown
@@ -25,9 +26,31 @@ log = logging.getLogger(__name__)
 
 
 class Limiter:
-    def __init__(self, limits: dict[str, int], counter):
+    def __init__(self, limits: dict[str, int], counter, reads_per_minute: int = 0,
+                 unknown_codes_per_minute: int = 0):
         self.limits = limits  # action -> allowed requests per window and address
         self.counter = counter
+        # cheap, frequent, per process (see questions/throttle.py): reads, and lookups of codes
+        # that name no game, which is what scanning for games looks like
+        self.reads = TokenBuckets(reads_per_minute / 6, reads_per_minute / 60)
+        self.misses = TokenBuckets(unknown_codes_per_minute / 2, unknown_codes_per_minute / 60)
+
+    def read(self, client: str | None) -> None:
+        """One read (a GET) by ``client``; 429 over the limit."""
+        self._refuse_after(self.reads.take(client or "-"))
+
+    def before_lookup(self, client: str | None) -> None:
+        """429 while ``client`` has looked up too many codes that name no game."""
+        self._refuse_after(self.misses.wait(client or "-"))
+
+    def missed(self, client: str | None) -> None:
+        self.misses.take(client or "-")
+
+    @staticmethod
+    def _refuse_after(wait: float) -> None:
+        if wait:
+            retry = max(1, round(wait))
+            raise TooManyRequests(f"Too many requests; try again in {retry} seconds", retry_after=retry)
 
     def hit(self, action: str, client: str | None) -> None:
         limit = self.limits.get(action)

@@ -40,6 +40,18 @@ class TokenBuckets:
                 self._forget_idle(now)
         return 0.0
 
+    def wait(self, key: Hashable) -> float:
+        """Like ``take`` without counting: 0 when a token is there, else seconds until one is."""
+        if self.burst <= 0:
+            return 0.0
+        now = self.clock()
+        with self.lock:
+            tokens, then = self.buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.per_second)
+        if tokens >= 1:
+            return 0.0
+        return (1 - tokens) / self.per_second if self.per_second > 0 else 60.0
+
     def forget(self, key: Hashable) -> None:
         with self.lock:
             self.buckets.pop(key, None)

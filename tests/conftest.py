@@ -296,7 +296,9 @@ def start_server(migrated_db, instance_dir, tmp_path_factory):
 
     def start(port: int | None = None, env: dict | None = None) -> LiveServer:
         port = port or free_port()
-        extra = {"HOST": "127.0.0.1", "PORT": str(port)}
+        # every test talks from 127.0.0.1: limits for one address are tested where they are set
+        extra = {"HOST": "127.0.0.1", "PORT": str(port), "RATE_LIMIT_BANK_PER_MINUTE": "100000",
+                 "RATE_LIMIT_UNKNOWN_CODE_PER_MINUTE": "100000"}
         if os.environ.get("REDIS_URL"):
             extra["REDIS_URL"] = os.environ["REDIS_URL"]
         extra.update(env or {})

@@ -84,11 +84,24 @@ def identify(db, game: Game, token: str | None) -> Caller:
     raise Unauthorized(_("Invalid token"))
 
 
+def _find_game_counting_misses(ctx, code: str) -> Game:
+    """``find_game``, but an address that keeps naming codes of no game (scanning for games to
+    see their players and join them) is refused 429 for a while, whatever it asks."""
+    if ctx.limiter is None:
+        return find_game(ctx.db, code)
+    ctx.limiter.before_lookup(ctx.client_ip)
+    try:
+        return find_game(ctx.db, code)
+    except NotFound:
+        ctx.limiter.missed(ctx.client_ip)
+        raise
+
+
 def authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
     """The game named by ``code`` and who is calling, if ``required`` lets them; else 401/403."""
     if not isinstance(required, Auth):  # "host" is no Auth: fail closed rather than guess
         raise TypeError(f"authorize takes an Auth, not {required!r}")
-    game = find_game(ctx.db, code)
+    game = _find_game_counting_misses(ctx, code)
     if required is Auth.PUBLIC:
         return game, ANONYMOUS  # a token is neither needed nor looked at
     caller = identify(ctx.db, game, ctx.token)

@@ -63,7 +63,7 @@ def list_questions(ctx, request: NoInput) -> list[QuestionOut]:
     return [QuestionOut.model_validate(q) for q in rows]
 
 
-@command()
+@command(rate_limit="bank")
 def create_question(ctx, request: NewQuestion) -> QuestionOut:
     """Add a question to the bank; every client watching the bank receives ``newquestion``."""
     return QuestionOut.model_validate(insert_question(ctx, request.body))

@@ -53,8 +53,8 @@ class Route:
             statuses.add(400)  # an id in the path that is no id
         if self.use_case.auth is not Auth.PUBLIC:
             statuses.update((401, 403))
-        if self.use_case.rate_limit:
-            statuses.add(429)
+        if self.use_case.rate_limit or self.method == "GET" or "code" in self.path_params:
+            statuses.add(429)  # its own limit, the read limit, or too many unknown game codes
         return sorted(statuses)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import session
+from flask import request, session
 from flask_socketio import ConnectionRefusedError, emit, join_room  # socketio's, not the builtin
 from pydantic import TypeAdapter
 
@@ -60,7 +60,8 @@ def _connect(auth) -> bool:
         code = access.code_for_token(runtime().context().db, token)
     if not token and auth.get("as") in ("host", "player"):
         token = token_for(session, auth["as"], code)
-    state = games.get_state(runtime().context(token=token), {"code": code or ""})
+    state = games.get_state(runtime().context(token=token, client_ip=request.remote_addr),
+                            {"code": code or ""})
     join_room(game_room(state.game.code))
     if state.you.role != "player":  # the host and screens also hear who joined and who picked
         join_room(watch_room(state.game.code))
@@ -93,7 +94,8 @@ def _call_handler(use_case):
         data = dict(args[0]) if args and isinstance(args[0], dict) else {}
         data["code"] = session.get("socket_code", "")
         try:
-            result = use_case(runtime().context(token=session.get("socket_token")), data)
+            ctx = runtime().context(token=session.get("socket_token"), client_ip=request.remote_addr)
+            result = use_case(ctx, data)
         except Exception as exc:  # noqa: BLE001 - a phone is always answered
             explicit = as_service_error(exc)
             if explicit is None:
