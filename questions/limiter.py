@@ -50,7 +50,8 @@ class Limiter:
     def _refuse_after(wait: float) -> None:
         if wait:
             retry = max(1, round(wait))
-            raise TooManyRequests(f"Too many requests; try again in {retry} seconds", retry_after=retry)
+            raise TooManyRequests(_("Too many requests; try again in %(seconds)s seconds", seconds=retry),
+                                  retry_after=retry)
 
     def hit(self, action: str, client: str | None) -> None:
         limit = self.limits.get(action)
