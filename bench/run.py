@@ -14,6 +14,11 @@ phones over HTTP (``POST /api/games/{code}/players``), connects them all over we
   above ``--picks-max`` (1,000) skip this phase (see docs/benchmarks.md);
 * GET /api/questions and GET /api/games/{code} requests per second.
 
+Then, for the same N, the same client measures the same things against ``bench/ceiling.py``: the
+bare stack (python-socketio + eventlet + Flask + green psycopg2) doing the least each job needs.
+Every Callit figure is printed next to its ceiling as a ratio (Callit / bare), with issue 14's
+targets beside them, never asserted (``--no-ceiling`` skips it).
+
 ``--profile`` records the server with py-spy per phase (summarise with ``python -m
 bench.profile FILE``); ``--redis`` gives the server REDIS_URL as in a several-process deployment;
 ``BENCH_APP=path.py`` runs another entry point instead of app.py (e.g. a debugging wrapper).
@@ -50,7 +55,6 @@ from .client import Phone, Swarm
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/callit_bench"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 QUESTIONS_IN_BANK = 50
 QUESTIONS_PER_GAME = 5
@@ -95,12 +99,14 @@ def prepare_database(url: str, python: str) -> None:
 # ---------------------------------------------------------------- server process
 
 class Server:
-    """``python app.py`` as `make run` starts it, with the rate limits lifted."""
+    """``python app.py`` as `make run` starts it, with the rate limits lifted; or, as ``kind``
+    "ceiling", the bare stack ``python -m bench.ceiling`` on the same database."""
 
-    def __init__(self, python: str, database_url: str, redis_url: str | None, log_dir: Path):
+    def __init__(self, python: str, database_url: str, redis_url: str | None, log_dir: Path,
+                 kind: str = "callit"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"server-{self.port}.log"
+        self.log_path = log_dir / f"{kind}-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PUBLIC_URL", "ASYNC_MODE")}
         env.update(DATABASE_URL=database_url, HOST="127.0.0.1", PORT=str(self.port),
                    SECRET_KEY="bench-secret-key", INSTANCE_DIR=str(log_dir), PYTHONUNBUFFERED="1",
@@ -110,8 +116,9 @@ class Server:
         if redis_url:
             env["REDIS_URL"] = redis_url
         self.log = open(self.log_path, "wb")
-        app = os.environ.get("BENCH_APP", "app.py")
-        self.process = subprocess.Popen([python, app], cwd=ROOT, env=env, stdout=self.log,
+        command = ([python, "-m", "bench.ceiling"] if kind == "ceiling"
+                   else [python, os.environ.get("BENCH_APP", "app.py")])
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.profiler: subprocess.Popen | None = None
 
@@ -133,18 +140,25 @@ class Server:
         with open(f"/proc/{self.process.pid}/statm") as f:
             return int(f.read().split()[1]) * PAGE_SIZE
 
+    def _schedstat(self, field: int) -> float:
+        """Seconds summed over the server's threads from /proc/<pid>/task/*/schedstat (in
+        nanoseconds: the bare stack's few milliseconds per phase are measurable, where
+        /proc/<pid>/stat counts 10 ms ticks)."""
+        total = 0
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            try:
+                total += int((task / "schedstat").read_text().split()[field])
+            except (OSError, IndexError, ValueError):  # a thread that just ended
+                pass
+        return total / 1e9
+
     def cpu_wait_seconds(self) -> float:
         """Time the server was ready to run but waited for a CPU (other work on the machine)."""
-        try:
-            with open(f"/proc/{self.process.pid}/schedstat") as f:
-                return int(f.read().split()[1]) / 1e9
-        except (OSError, IndexError, ValueError):
-            return 0.0
+        return self._schedstat(1)
 
     def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.process.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+        """CPU time the server ran (user + system)."""
+        return self._schedstat(0)
 
     async def start_profiler(self, path: Path | None, py_spy: str) -> None:
         """py-spy on the server until ``stop_profiler`` (no-op when ``path`` is None)."""
@@ -189,7 +203,7 @@ class Meter:
         wall = wall if wall is not None else time.perf_counter() - self.wall0
         cpu = self.server.cpu_seconds() - self.cpu0
         waited = self.server.cpu_wait_seconds() - self.wait0
-        return {"server_cpu_seconds": round(cpu, 3),
+        return {"server_cpu_seconds": round(cpu, 4),
                 "server_cpu_pct": round(100 * cpu / wall, 1) if wall > 0 else None,
                 "server_waited_for_cpu_pct": round(100 * waited / wall, 1) if wall > 0 else None}
 
@@ -285,9 +299,9 @@ async def throughput(session: aiohttp.ClientSession, url: str, seconds: float, c
 
 # ---------------------------------------------------------------- one lobby size
 
-async def bench_lobby(n: int, args, log_dir: Path) -> dict:
-    server = Server(args.python, args.database_url, args.redis_url, log_dir)
-    result: dict = {"phones": n, "server_port": server.port,
+async def bench_lobby(n: int, args, log_dir: Path, kind: str = "callit") -> dict:
+    server = Server(args.python, args.database_url, args.redis_url, log_dir, kind)
+    result: dict = {"phones": n, "server": kind, "server_port": server.port,
                     "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64),
                                  timeout=aiohttp.ClientTimeout(total=120))
@@ -297,7 +311,7 @@ async def bench_lobby(n: int, args, log_dir: Path) -> dict:
         def profile(phase: str) -> Path | None:
             if not args.profile:
                 return None
-            path = log_dir / f"profile-{n}-{phase}.txt"
+            path = log_dir / f"profile-{'' if kind == 'callit' else kind + '-'}{n}-{phase}.txt"
             result.setdefault("profiles", {})[phase] = str(path)
             return path
 
@@ -314,7 +328,7 @@ async def bench_lobby(n: int, args, log_dir: Path) -> dict:
                             body={"question_ids": round_questions, "title": f"Bench {n}"})
         code, host = game["code"], game["host_token"]
         result["game"] = code
-        log(f"[{n}] game {code} on {base}; joining {n} phones")
+        log(f"[{n}] {kind}: game {code} on {base}; joining {n} phones")
 
         # -- join over HTTP
         started = time.perf_counter()
@@ -345,11 +359,13 @@ async def bench_lobby(n: int, args, log_dir: Path) -> dict:
                 raise RuntimeError(f"no phone could connect: {swarm.errors[:3]}")
             await asyncio.sleep(1)  # let the server settle before measuring its memory
             rss_after = server.rss_bytes()
+            measured = meter.read(connect_seconds)
             result["connect"] = {"connected": connected, "failed": n - connected,
                                  "errors_sample": swarm.errors[:3],
                                  "seconds": round(connect_seconds, 2),
-                                 "per_second": round(connected / connect_seconds, 1),
-                                 **meter.read(connect_seconds)}
+                                 "per_second": round(connected / connect_seconds, 1), **measured,
+                                 "server_cpu_ms_per_phone": round(1000 * measured["server_cpu_seconds"]
+                                                                  / connected, 3)}
             result["server_rss"] = {"before_mb": round(rss_before / 2**20, 1),
                                     "connected_mb": round(rss_after / 2**20, 1),
                                     "per_connection_kb": round((rss_after - rss_before) / connected / 1024, 1)}
@@ -392,12 +408,11 @@ async def bench_lobby(n: int, args, log_dir: Path) -> dict:
             # -- read throughput, with the phones still connected
             await asyncio.sleep(1)
             await server.start_profiler(profile("rps"), args.py_spy)
-            result["rps"] = {
-                "GET /api/questions": await throughput(http, f"{base}/api/questions",
-                                                       args.rps_seconds, args.rps_concurrency, server),
-                "GET /api/games/{code}": await throughput(http, f"{base}/api/games/{code}",
-                                                          args.rps_seconds, args.rps_concurrency, server),
-            }
+            result["rps"] = {"GET /api/questions": await throughput(
+                http, f"{base}/api/questions", args.rps_seconds, args.rps_concurrency, server)}
+            if kind == "callit":  # the bare stack has no lobby document (issue 14: "—")
+                result["rps"]["GET /api/games/{code}"] = await throughput(
+                    http, f"{base}/api/games/{code}", args.rps_seconds, args.rps_concurrency, server)
             server.stop_profiler()
             log(f"[{n}] rps: { {k: v['rps'] for k, v in result['rps'].items()} }")
             result["server_rss"]["end_mb"] = round(server.rss_bytes() / 2**20, 1)
@@ -441,7 +456,7 @@ async def bench_picks(server: Server, swarm: Swarm, http, base: str, code: str, 
             "failures_sample": [(type(f).__name__ if isinstance(f, BaseException) else str(f))[:200]
                                 for f in failures[:3]],
             "stored_complete": complete, "all_stored": complete == n, "seconds": round(wall, 2),
-            **measured, "server_cpu_ms_per_submission": round(1000 * measured["server_cpu_seconds"] / n, 2),
+            **measured, "server_cpu_ms_per_submission": round(1000 * measured["server_cpu_seconds"] / n, 3),
             "frames_to_phones": swarm.received - frames0, "via": args.picks_via}
 
 
@@ -453,6 +468,13 @@ def log(message: str) -> None:
 
 def fmt(value, suffix: str = "") -> str:
     return "—" if value is None else f"{value:,}{suffix}" if isinstance(value, int) else f"{value:,.1f}{suffix}"
+
+
+def short(value) -> str:
+    """Three significant figures or so: the bare stack's costs are fractions of a millisecond."""
+    if value is None or isinstance(value, int):
+        return fmt(value)
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
 
 
 def table(report: dict) -> str:
@@ -499,6 +521,66 @@ def check_targets(results: list[dict]) -> dict:
     return out
 
 
+# Every figure measured on both servers: (name, unit, phase, value in the phase's result); with
+# issue 14's target for Callit / bare where it sets one: ("<=", 2.0) or (">=", 0.5).
+RATIO_FIGURES = [
+    ("connect: server CPU per phone", "ms", "connect", lambda p: p["server_cpu_ms_per_phone"], ("<=", 2.0)),
+    ("connect all", "s", "connect", lambda p: p["seconds"], None),
+    ("round_started: server CPU per phone", "µs", "round_started",
+     lambda p: p["server_cpu_us_per_phone"], ("<=", 1.5)),
+    ("round_started p99", "ms", "round_started", lambda p: p["p99_ms"], None),
+    ("RSS per phone", "KB", "server_rss", lambda p: p["per_connection_kb"], None),
+    ("picks: server CPU per submission", "ms", "picks", lambda p: p["server_cpu_ms_per_submission"],
+     ("<=", 3.0)),
+    ("picks p99", "ms", "picks", lambda p: p["p99_ms"], None),
+    ("picks acked and stored", "", "picks", lambda p: p["stored_complete"], None),
+    ("GET /api/questions", "req/s", "rps", lambda p: p["GET /api/questions"]["rps"], (">=", 0.5)),
+]
+
+
+def ratios(results: list[dict], ceiling: list[dict]) -> dict:
+    """{phones: {figure: {callit, bare, ratio, target, met, waited_for_cpu_pct}}}; the ratio is
+    Callit / bare, "met" is only reported."""
+    bare_by_n = {r["phones"]: r for r in ceiling}
+    out: dict = {}
+    for r in results:
+        bare = bare_by_n.get(r["phones"])
+        if bare is None:
+            continue
+        rows = out[str(r["phones"])] = {}
+        for name, unit, phase, value, target in RATIO_FIGURES:
+            if "skipped" in r.get(phase, {"skipped": True}) or "skipped" in bare.get(phase, {"skipped": True}):
+                continue
+            ours, theirs = value(r[phase]), value(bare[phase])
+            ratio = round(ours / theirs, 2) if ours is not None and theirs else None
+            met = None if target is None or ratio is None else (
+                ratio <= target[1] if target[0] == "<=" else ratio >= target[1])
+            waited = ([r[phase].get("server_waited_for_cpu_pct"), bare[phase].get("server_waited_for_cpu_pct")]
+                      if phase != "rps" else [r[phase]["GET /api/questions"]["server_waited_for_cpu_pct"],
+                                              bare[phase]["GET /api/questions"]["server_waited_for_cpu_pct"]])
+            rows[name] = {"unit": unit, "callit": ours, "bare": theirs, "ratio": ratio,
+                          "target": f"{target[0]} {target[1]:g}" if target else None, "met": met,
+                          "server_waited_for_cpu_pct": waited if unit and phase != "server_rss" else None}
+    return out
+
+
+def ratio_table(report: dict) -> str:
+    lines = []
+    for n, rows in report.get("ratios", {}).items():
+        lines += [f"| {int(n):,} phones | Callit | bare stack | Callit / bare | target (issue 14) | "
+                  "server waited for a CPU (Callit / bare)", "|---|---|---|---|---|---|"]
+        lines[-2] += " |"
+        for name, row in rows.items():
+            verdict = "" if row["met"] is None else " met" if row["met"] else " NOT met"
+            waited = row["server_waited_for_cpu_pct"]
+            lines.append(f"| {name} | {short(row['callit'])} {row['unit']} | {short(row['bare'])} {row['unit']} | "
+                         f"{short(row['ratio'])}{'×' if row['ratio'] is not None else ''} | "
+                         f"{(row['target'] or '—') + verdict} | "
+                         + (f"{fmt(waited[0])} % / {fmt(waited[1])} %" if waited else "—") + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def write_results(report: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -526,9 +608,11 @@ async def main_async(args) -> dict:
     log_dir = Path(tempfile.mkdtemp(prefix="callit-bench-"))
     log(f"preparing {args.database_url} (server logs in {log_dir})")
     prepare_database(args.database_url, args.python)
-    results = []
-    for n in args.sizes:
+    results, ceiling = [], []
+    for n in args.sizes:  # Callit, then the bare stack with the same N: the same machine minutes
         results.append(await bench_lobby(n, args, log_dir))
+        if args.ceiling:
+            ceiling.append(await bench_lobby(n, args, log_dir, "ceiling"))
     return {
         "started_at": args.started_at, "finished_at": datetime.now(UTC).isoformat(),
         "short": args.short, "commit": git_commit(),
@@ -540,6 +624,8 @@ async def main_async(args) -> dict:
                   "rps_seconds": args.rps_seconds, "rps_concurrency": args.rps_concurrency},
         "results": results,
         "targets": check_targets(results),
+        "ceiling": ceiling,  # the same measurements of bench/ceiling.py
+        "ratios": ratios(results, ceiling),
     }
 
 
@@ -564,6 +650,8 @@ def parse_args(argv=None):
                              "several-process deployment")
     parser.add_argument("--profile", action="store_true",
                         help="record the server with py-spy (raw stacks next to the server logs)")
+    parser.add_argument("--no-ceiling", dest="ceiling", action="store_false",
+                        help="skip the bare stack (bench/ceiling.py) and the ratios")
     parser.add_argument("--no-save", action="store_true", help="print only; write no results file")
     args = parser.parse_args(argv)
     args.sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes
@@ -582,6 +670,9 @@ def main(argv=None) -> int:
     report = asyncio.run(main_async(args))
     print()
     print(table(report))
+    if report["ratios"]:
+        print("\nRatios to the bare stack (bench/ceiling.py), Callit / bare; targets reported, never asserted\n")
+        print(ratio_table(report))
     if not args.no_save:
         path = write_results(report)
         print(f"\nresults: {path.relative_to(ROOT)} (and bench/results/latest.json)")
