@@ -18,6 +18,7 @@ import eventlet.wsgi  # noqa: E402
 from questions import create_app  # noqa: E402
 from questions.config import Settings  # noqa: E402
 from questions.database import client_timeout, use_eventlet_wait_callback  # noqa: E402
+from questions.deadlines import start_deadline_task  # noqa: E402
 from questions.serving import lan_address, listen_backlog, raise_fd_limit, with_public_url  # noqa: E402
 from questions.socketio_internals import start_message_queue  # noqa: E402
 
@@ -94,6 +95,7 @@ def serve(listener, max_connections: int, idle_timeout: float) -> None:
 
 def main() -> None:
     socketio = app.extensions["socketio"]
+    start_deadline_task(app)  # timed rounds lock on time, whichever process is up
     if socketio.server.eio.async_mode != "eventlet":  # ASYNC_MODE=threading: Werkzeug's server
         socketio.run(app, host=settings.host, port=settings.port, log_output=False)
         return

@@ -27,10 +27,9 @@ from .core.i18n import _
 from .database import Deadline, deadline, engine_options
 from .game import picks
 from .limiter import DatabaseCounter, FallbackCounter, Limiter, RedisCounter
-from .messagequeue import ResyncingRedisManager
 from .runtime import Runtime, ThrottledEvents
 from .runtime import runtime as runtime_of_app
-from .socketio_internals import JsonPacket
+from .socketio_internals import JsonPacket, client_manager
 from .web import host_keys_pages, i18n, json_api, pages, rejoin_pages, sockets
 from .web.socket_guard import SocketGuard
 
@@ -65,9 +64,8 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
             event.listen(db.engine, "connect", _sqlite_connect)
             event.listen(db.engine, "begin", _sqlite_begin)
 
-    queue = ({"client_manager": ResyncingRedisManager(settings.redis_url, settings.redis_channel)}
-             if settings.redis_url else {})
-    socketio = SocketIO(app, async_mode=settings.async_mode, **queue,
+    socketio = SocketIO(app, async_mode=settings.async_mode,
+                        client_manager=client_manager(settings.redis_url, settings.redis_channel),
                         max_http_buffer_size=settings.max_body_bytes, serializer=JsonPacket,
                         logger=False, engineio_logger=False)
     SocketGuard(socketio.server, settings).install()

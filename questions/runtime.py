@@ -88,6 +88,10 @@ class ThrottledEvents:
         self._send_held(room)
         self.inner.close_room(room)
 
+    def disconnect_room(self, room: str) -> None:
+        self._send_held(room)
+        self.inner.disconnect_room(room)
+
     def _send_later(self, key: tuple[str, str], wait: float) -> None:
         self.socketio.sleep(wait)
         self._send(key)

@@ -7,7 +7,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import socketio
 from socketio.packet import Packet
+
+from .messagequeue import ResyncingRedisManager
 
 
 class JsonPacket(Packet):
@@ -49,3 +52,51 @@ def local_sockets(socketio: Any, room: str, namespace: str = "/") -> int:
     if server is None:
         return 0
     return len(server.manager.rooms.get(namespace, {}).get(room, ()))
+
+
+# ---- disconnecting every socket in a room, in every process
+#
+# python-socketio can disconnect one socket id anywhere (over the message queue), but a removed
+# player's sockets may sit in any process, under ids nobody else knows. So the request rides on
+# the queue's ``close_room`` message (with ``"disconnect": true``), which every process already
+# handles for the room; each process disconnects its own sockets in the room, then empties it.
+# Messages on the queue keep their order, so an event emitted to the room before arrives first.
+# Relies on: ``PubSubManager._handle_close_room(message)`` (called for this process and, from
+# the listener, for every other one), ``_publish(message)``, ``host_id``, ``get_participants``
+# and ``server.disconnect(sid, namespace=, ignore_queue=True)``.
+
+
+def _disconnect_local(manager: Any, room: str, namespace: str) -> None:
+    for sid, _eio_sid in list(manager.get_participants(namespace, room)):
+        manager.server.disconnect(sid, namespace=namespace, ignore_queue=True)
+
+
+class LocalManager(socketio.Manager):
+    """One process, no message queue; ``disconnect_room(room, namespace)``."""
+
+    def disconnect_room(self, room: str, namespace: str = "/") -> None:
+        _disconnect_local(self, room, namespace)
+        self.close_room(room, namespace)
+
+
+class RedisManager(ResyncingRedisManager):
+    """Several processes sharing a Redis message queue (degrading clearly, see messagequeue);
+    ``disconnect_room(room, namespace)``."""
+
+    def disconnect_room(self, room: str, namespace: str = "/") -> None:
+        message = {"method": "close_room", "room": room, "namespace": namespace,
+                   "host_id": self.host_id, "disconnect": True}
+        self._handle_close_room(message)  # this process, then every other one
+        self._publish(message)
+
+    def _handle_close_room(self, message: dict) -> None:
+        if message.get("disconnect"):
+            _disconnect_local(self, message.get("room", ""), message.get("namespace") or "/")
+        super()._handle_close_room(message)
+
+
+def client_manager(redis_url: str | None, channel: str) -> LocalManager | RedisManager:
+    """The app's client manager: python-socketio's own, able to disconnect a room."""
+    if redis_url:
+        return RedisManager(redis_url, channel)
+    return LocalManager()

@@ -43,7 +43,8 @@ class World:
         assert created.status_code == 201, created.get_json()
         game = {"code": created.get_json()["code"], "host": created.get_json()["host_token"]}
         base = f"/api/games/{game['code']}"
-        game["player"] = self.call("POST", f"{base}/players", json={"name": player_name}).get_json()["token"]
+        joined = self.call("POST", f"{base}/players", json={"name": player_name}).get_json()
+        game["player"], game["player_id"] = joined["token"], joined["id"]
         if stage != "lobby":
             assert self.call("POST", f"{base}/rounds", game["host"],
                              json={"contenders": ["Serral", "Maru"]}).status_code == 201
@@ -68,7 +69,9 @@ class World:
             base = f"/api/games/{game['code']}"
             for view in ("state", "rounds/current/picks", "rejoin-requests"):
                 response = self.call("GET", f"{base}/{view}", game["host"])
-                seen[f"{name} {view}"] = (response.status_code, response.get_json())
+                body = response.get_json()
+                body.pop("server_time", None)  # the clock moves on; that is no change of state
+                seen[f"{name} {view}"] = (response.status_code, body)
         return seen
 
 
@@ -82,6 +85,11 @@ VALID = {
     "lock_round": ("open", lambda w: None),
     "score_round": ("locked", lambda w: {"answers": [{"question_id": w.q1, "answer": "Maru"}]}),
     "end_game": ("open", lambda w: None),
+    "cancel_round": ("open", lambda w: None),
+    "reopen_round": ("locked", lambda w: None),
+    "extend_round": ("open", lambda w: {"seconds": 30}),
+    "rename_player": ("open", lambda w: {"name": "Renamed"}),
+    "remove_player": ("open", lambda w: None),
     # routes where a token is optional, and public ones
     "get_game": ("open", lambda w: None),
     "get_state": ("open", lambda w: None),
@@ -149,7 +157,8 @@ def test_every_game_route_has_a_valid_request_here():
 def run(client, route: Route, caller: str):
     stage, body = VALID[route.use_case.name]
     world = World(client, stage)
-    path = route.path.replace("{code}", world.a["code"]).replace("{id}", str(world.a["rejoin"]["id"]))
+    path = (route.path.replace("{code}", world.a["code"]).replace("{id}", str(world.a["rejoin"]["id"]))
+            .replace("{player_id}", str(world.a["player_id"])))
     before = world.snapshot()
     response = world.call(route.method, path, headers=CALLERS[caller](world), json=body(world))
     return world, before, response

@@ -337,7 +337,8 @@ def test_current_round_shows_who_picked_and_a_player_their_own_picks(client, gam
 
     public = ok(game.get("/rounds/current"))
     assert public["picked"] == ["Ana"] and public["my_picks"] is None
-    assert set(public) == {"number", "state", "contenders", "questions", "picked", "picked_count", "my_picks", "split"}
+    assert set(public) == {"number", "state", "contenders", "questions", "picked", "picked_count", "my_picks", "split",
+                           "locks_at"}
     assert public["split"] is None  # open: nobody learns how the room is voting
     assert ok(game.get("/rounds/current", game.tokens["Ana"]))["my_picks"] == mine["picks"]
     assert ok(game.get("/rounds/current", game.tokens["Bo"]))["my_picks"] == []
@@ -492,7 +493,7 @@ def test_state_route_tells_the_caller_who_they_are(client, game):
     ok(game.start(), 201)
     ok(game.pick("Bo", {game.qids[0]: "Zerg"}))
     mine = ok(game.get("/state", game.tokens["Bo"]))
-    assert set(mine) == {"game", "leaderboard", "you"}
+    assert set(mine) == {"game", "leaderboard", "you", "server_time"}
     assert mine["you"] == {"role": "player", "player_id": game.ids["Bo"], "name": "Bo"}
     assert mine["game"]["round"]["my_picks"] == [{"question_id": game.qids[0], "answer": "Zerg"}]
     assert ok(game.get("/state", game.host))["you"]["role"] == "host"

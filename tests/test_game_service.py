@@ -430,8 +430,11 @@ def test_a_round_opens_with_the_games_questions_and_its_contenders(ctx, events):
     assert [q.id for q in round_.questions] == lobby.qids
     assert all(q.answer is None for q in round_.questions)
     assert round_.picked == []
-    assert events.sent == [(game_room(lobby.code), "round_started",
-                            round_.model_dump(mode="json", exclude={"my_picks"}))]
+    (room, name, data), = events.sent
+    assert (room, name) == (game_room(lobby.code), "round_started")
+    # the round as everyone sees it, and the server's clock for a countdown
+    assert data.pop("server_time").endswith("Z")
+    assert data == round_.model_dump(mode="json", exclude={"my_picks"})
 
 
 @pytest.mark.parametrize("contenders, message", [

@@ -1,6 +1,6 @@
 """The state rules live on the models: each transition checks its rule and raises the domain
 error, without a database (cosmicpython's ``Product.allocate``)."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -25,7 +25,7 @@ def test_a_round_locks_once():
 
 def test_an_open_round_is_not_scored_and_takes_picks():
     round_ = a_round()
-    round_.require_open()
+    round_.require_open(NOW)
     with pytest.raises(Conflict, match="Lock the round"):
         round_.score([(7, "Maru"), (9, "Serral")], NOW)
     with pytest.raises(Conflict, match="not scored yet"):
@@ -35,7 +35,7 @@ def test_an_open_round_is_not_scored_and_takes_picks():
 def test_scoring_marks_every_question_in_the_hosts_spelling_and_can_be_redone():
     round_ = a_round(RoundState.LOCKED)
     with pytest.raises(Conflict, match="Picks are locked"):
-        round_.require_open()
+        round_.require_open(NOW)
     with pytest.raises(Invalid, match="missing 9"):
         round_.score([(7, "maru")], NOW)
     round_.score([(7, "maru"), (9, "SERRAL")], NOW)
@@ -65,3 +65,40 @@ def test_a_game_ends_once_and_then_refuses_changes():
 
 def test_states_are_strings_for_json_and_templates():
     assert RoundState.SCORED == "scored" and f"{GameStatus.ENDED}" == "ended"
+
+
+def test_a_round_is_cancelled_while_running_and_then_lets_the_next_one_start():
+    for state in (RoundState.OPEN, RoundState.LOCKED):
+        round_ = a_round(state)
+        round_.cancel()
+        assert (round_.state, round_.finished) == (RoundState.CANCELLED, True)
+        with pytest.raises(Conflict, match="Round 1 is already cancelled"):
+            round_.cancel()
+        with pytest.raises(Conflict, match="Round 1 was cancelled"):
+            round_.score([(7, "Maru"), (9, "Maru")], NOW)
+    with pytest.raises(Conflict, match="re-score it"):
+        a_round(RoundState.SCORED).cancel()
+
+
+def test_only_a_locked_round_reopens_and_it_loses_its_timer():
+    round_ = a_round(RoundState.LOCKED)
+    round_.locked_at, round_.locks_at = NOW, NOW
+    round_.reopen()
+    assert (round_.state, round_.locked_at, round_.locks_at) == (RoundState.OPEN, None, None)
+    for state in (RoundState.OPEN, RoundState.SCORED, RoundState.CANCELLED):
+        with pytest.raises(Conflict, match=f"Round 1 is {state}, not locked"):
+            a_round(state).reopen()
+
+
+def test_picks_close_at_the_deadline_even_while_the_round_is_still_open():
+    round_ = a_round()
+    round_.extend(30, NOW)  # no timer yet: one from now
+    assert round_.locks_at == NOW + timedelta(seconds=30)
+    round_.extend(10, NOW + timedelta(seconds=5))  # added to the deadline, not to now
+    assert round_.locks_at == NOW + timedelta(seconds=40)
+    round_.require_open(NOW + timedelta(seconds=39.999))
+    with pytest.raises(Conflict, match="Picks are locked"):
+        round_.require_open(NOW + timedelta(seconds=40))
+    with pytest.raises(Conflict, match="Round 1 is not open"):
+        round_.extend(10, NOW + timedelta(seconds=40))
+    assert round_.state == RoundState.OPEN

@@ -76,3 +76,42 @@ def test_the_redis_queue_is_subscribed_before_the_first_connection(redis_url):
         assert start_message_queue(io) is True  # once only: the flag is set
     finally:
         io.server.manager.pubsub.unsubscribe()
+
+
+def test_disconnect_room_disconnects_this_processs_sockets_in_the_room():
+    from questions.socketio_internals import LocalManager
+
+    app, io = make_socketio(client_manager=LocalManager())
+    inside, other = io.test_client(app), io.test_client(app)
+    inside.emit("join", "player:7")
+    other.emit("join", "player:8")
+    io.server.manager.disconnect_room("player:7", "/")
+    assert not inside.is_connected(), "server.disconnect(sid, ignore_queue=True) no longer disconnects"
+    assert other.is_connected()
+    assert local_sockets(io, "player:7") == 0
+
+
+def test_the_queue_carries_close_room_to_every_process_through_one_handler():
+    """disconnect_room rides on close_room: every process's listener must hand a close_room
+    message (extra keys and all) to ``_handle_close_room``, and a manager must publish with
+    ``_publish``."""
+    import inspect
+
+    from questions.socketio_internals import RedisManager
+
+    listener = inspect.getsource(socketio.PubSubManager._thread)
+    assert "_handle_close_room(data)" in listener, "the listener no longer dispatches close_room"
+    assert callable(getattr(socketio.PubSubManager, "_publish", None))
+    assert "host_id" in inspect.getsource(socketio.PubSubManager.close_room)
+
+    manager = RedisManager("redis://127.0.0.1:1/0", "x")  # never connects here
+    published, handled = [], []
+    manager._publish = published.append
+    manager.get_participants = lambda namespace, room: iter([("sid-1", "eio-1")])
+    manager.server = type("S", (), {"disconnect": lambda self, sid, namespace, ignore_queue: handled.append(
+        (sid, namespace, ignore_queue))})()
+    manager.rooms = {}
+    manager.disconnect_room("player:7", "/")
+    assert handled == [("sid-1", "/", True)]
+    assert published == [{"method": "close_room", "room": "player:7", "namespace": "/",
+                          "host_id": manager.host_id, "disconnect": True}]

@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from .errors import Forbidden, NotFound, Unauthorized
 from .i18n import _
-from .models import Game, GameStatus, HostKey, Player
+from .models import Game, GameStatus, HostKey, Player, RemovedPlayer
 
 MAX_CODE_LENGTH = 12
+# what a removed player's token answers (401), so their page can say why
+REMOVED = "The host removed you from this game"
 
 
 Role = Literal["host", "player", "anonymous"]
@@ -81,6 +83,8 @@ def identify(db, game: Game, token: str | None) -> Caller:
         if host_of != game.id:
             raise Forbidden(_("This token belongs to another game"))
         return Caller("host")
+    if db.scalars(select(RemovedPlayer.id).where(RemovedPlayer.token_hash == digest)).first() is not None:
+        raise Unauthorized(REMOVED)
     raise Unauthorized(_("Invalid token"))
 
 

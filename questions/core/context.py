@@ -20,6 +20,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# what a queued entry without an event asks of the sink
+CLOSE, DISCONNECT = "close", "disconnect"
+
+
 @dataclass
 class Context:
     db: Session | scoped_session[Any]  # a request's scoped session, or a test's own
@@ -63,8 +67,12 @@ class Context:
         self.pending_events.append((room, event, data))
 
     def close_room(self, room: str) -> None:
-        """After commit (and after the events queued before), disconnect everyone from ``room``."""
-        self.pending_events.append((room, None, None))
+        """After commit (and after the events queued before), take everyone out of ``room``."""
+        self.pending_events.append((room, None, CLOSE))
+
+    def disconnect_room(self, room: str) -> None:
+        """After commit (and after the events queued before), disconnect every socket in ``room``."""
+        self.pending_events.append((room, None, DISCONNECT))
 
     def for_caller(self, token: str | None, client_ip: str | None = None) -> Context:
         return replace(self, token=token, client_ip=client_ip, game=None, caller=None,

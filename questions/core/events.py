@@ -17,7 +17,8 @@ def watch_room(code: str) -> str:
 
 
 def player_room(player_id: int) -> str:
-    """Every socket of one player (the page is told when the player is signed out there)."""
+    """Every socket of one player (a phone may have several tabs): so they can be told, and
+    disconnected, when the host removes the player."""
     return f"player:{player_id}"
 
 
@@ -25,6 +26,8 @@ class EventSink(Protocol):
     def emit(self, room: str, event: str, data: Any) -> None: ...
 
     def close_room(self, room: str) -> None: ...
+
+    def disconnect_room(self, room: str) -> None: ...
 
 
 class SocketIOEvents:
@@ -39,18 +42,26 @@ class SocketIOEvents:
     def close_room(self, room: str) -> None:
         self.socketio.close_room(room)
 
+    def disconnect_room(self, room: str) -> None:
+        """Disconnect every socket in ``room``, in every server process (see socketio_internals)."""
+        self.socketio.server.manager.disconnect_room(room, "/")
+
 
 @dataclass
 class RecordedEvents:
     """An event sink for tests: keeps what was emitted."""
     sent: list[tuple[str, str, Any]] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+    disconnected: list[str] = field(default_factory=list)
 
     def emit(self, room: str, event: str, data: Any) -> None:
         self.sent.append((room, event, data))
 
     def close_room(self, room: str) -> None:
         self.closed.append(room)
+
+    def disconnect_room(self, room: str) -> None:
+        self.disconnected.append(room)
 
     def names(self, room: str | None = None) -> list[str]:
         return [event for r, event, _ in self.sent if room is None or r == room]

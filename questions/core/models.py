@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, text
@@ -24,6 +24,7 @@ class RoundState(enum.StrEnum):
     OPEN = "open"      # players pick
     LOCKED = "locked"  # the match is on: picks are final, answers not marked yet
     SCORED = "scored"  # answers marked (and may be marked again, to correct them)
+    CANCELLED = "cancelled"  # called off by the host: its picks score nothing
 
 
 def state_type(states: type[enum.StrEnum], name: str) -> Enum:
@@ -79,6 +80,8 @@ class Game(Model):
     status: Mapped[GameStatus] = mapped_column(state_type(GameStatus, "status"), default=GameStatus.OPEN)
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    # bumped when a player is renamed or removed: part of the shared state's stamp (game/views.py)
+    roster_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     questions: Mapped[list[GameQuestion]] = relationship(
         order_by="GameQuestion.position", cascade="all, delete-orphan")
@@ -135,6 +138,20 @@ class Player(Model):
     __table_args__ = (UniqueConstraint("game_id", "name_key"),)
 
 
+class RemovedPlayer(Model):
+    """A player the host removed (their row, picks and points are gone): their token answers
+    401 with that reason rather than as an unknown token."""
+    __tablename__ = "removed_players"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(24))
+    removed_at: Mapped[datetime]
+
+
+RUNNING = "state IN ('open', 'locked')"
+
+
 class Round(Model):
     __tablename__ = "rounds"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,30 +162,66 @@ class Round(Model):
     created_at: Mapped[datetime]
     locked_at: Mapped[datetime | None]
     scored_at: Mapped[datetime | None]
+    # the round timer's deadline (UTC): from then on picks are refused and the round locks itself
+    locks_at: Mapped[datetime | None]
 
     questions: Mapped[list[RoundQuestion]] = relationship(
         order_by="RoundQuestion.position", cascade="all, delete-orphan")
 
     __table_args__ = (
         UniqueConstraint("game_id", "number"),
-        # At most one round per game that is not scored yet, even under concurrent requests.
-        Index("uq_rounds_unscored_game", "game_id", unique=True,
-              sqlite_where=text("state != 'scored'"), postgresql_where=text("state != 'scored'")),
+        # At most one round per game that is still running (open or locked), even under
+        # concurrent requests; scored and cancelled rounds are over.
+        Index("uq_rounds_running_game", "game_id", unique=True,
+              sqlite_where=text(RUNNING), postgresql_where=text(RUNNING)),
+        # what each server's deadline task looks for several times a second
+        Index("ix_rounds_open_locks_at", "locks_at",
+              sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
     )
 
     @property
     def finished(self) -> bool:
         """Whether the next round may start after this one."""
-        return self.state == RoundState.SCORED
+        return self.state in (RoundState.SCORED, RoundState.CANCELLED)
 
     def require_finished(self) -> None:
         if not self.finished:
             raise Conflict(_("Round %(number)s is not scored yet", number=self.number))
 
-    def require_open(self) -> None:
-        """Picks are taken only while the round is open."""
-        if self.state != RoundState.OPEN:
+    def picks_closed(self, now: datetime) -> bool:
+        """Once the round is not open, or its timer has run out, whether or not a server has
+        locked it yet: the deadline in the database is the rule."""
+        return self.state != RoundState.OPEN or (self.locks_at is not None and self.locks_at <= now)
+
+    def require_open(self, now: datetime) -> None:
+        """Picks are taken only while the round is open and its timer has not run out."""
+        if self.picks_closed(now):
             raise Conflict(_("Picks are locked for this round"))
+
+    def cancel(self) -> None:
+        """Call the round off, open or locked: its picks score nothing, the next may start."""
+        if self.state == RoundState.SCORED:
+            raise Conflict(f"Round {self.number} is already scored; re-score it to correct the answers")
+        if self.state == RoundState.CANCELLED:
+            raise Conflict(f"Round {self.number} is already cancelled")
+        self.state = RoundState.CANCELLED
+
+    def reopen(self) -> None:
+        """Undo a lock pressed too early. The timer is dropped: its deadline has passed (or
+        the host locked before it), so kept it would lock the round again at once or at a time
+        nobody chose any more; the host may set a new one (``extend``)."""
+        if self.state != RoundState.LOCKED:
+            raise Conflict(f"Round {self.number} is {self.state}, not locked")
+        self.state = RoundState.OPEN
+        self.locked_at = None
+        self.locks_at = None
+
+    def extend(self, seconds: int, now: datetime) -> datetime:
+        """More time to pick; a round without a timer gets one, from now. Answers the deadline."""
+        if self.picks_closed(now):
+            raise Conflict(f"Round {self.number} is not open")
+        self.locks_at = (self.locks_at or now) + timedelta(seconds=seconds)
+        return self.locks_at
 
     def lock(self, now: datetime) -> None:
         """Picks are final: the match starts."""
@@ -187,6 +240,8 @@ class Round(Model):
         round may be marked again to correct a mistake."""
         if self.state == RoundState.OPEN:
             raise Conflict(_("Lock the round before marking answers"))
+        if self.state == RoundState.CANCELLED:
+            raise Conflict(f"Round {self.number} was cancelled")
         marks = self.contender_answers(answers)
         unanswered = [rq.question_id for rq in self.questions if rq.question_id not in marks]
         if unanswered:

@@ -18,13 +18,13 @@ from pydantic_core import PydanticCustomError
 from .i18n import Message, _
 
 
-def _iso_utc(value: datetime) -> str:
+def iso_utc(value: datetime) -> str:
     return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 
 UtcDateTime = Annotated[
     datetime,
-    PlainSerializer(_iso_utc, return_type=str),
+    PlainSerializer(iso_utc, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 

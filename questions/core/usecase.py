@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import access
 from .access import Auth
-from .context import Context
+from .context import DISCONNECT, Context
 from .errors import Invalid, ServiceError, as_service_error, validation_messages
 from .schema import GameRef
 
@@ -81,7 +81,9 @@ class UseCase:
         if self.mutable:
             pending, ctx.pending_events = ctx.pending_events, []
             for room, event, data in pending:
-                if event is None:
+                if event is None and data == DISCONNECT:
+                    ctx.events.disconnect_room(room)
+                elif event is None:
                     ctx.events.close_room(room)
                 else:
                     ctx.events.emit(room, event, data)

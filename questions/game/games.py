@@ -147,7 +147,8 @@ def get_state(ctx, request: GameRef) -> GameState:
                                                         Pick.player_id == player.id)
             .order_by(Pick.question_id))]
         game = game.model_copy(update={"round": game.round.model_copy(update={"my_picks": mine})})
-    return GameState(game=game, leaderboard=leaderboard, you=viewer(ctx.caller))
+    return GameState(game=game, leaderboard=leaderboard, you=viewer(ctx.caller),
+                     server_time=ctx.clock())
 
 
 @command(rate_limit="join")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, String, and_, delete, literal, select, union_all
+from sqlalchemy import Integer, String, and_, delete, literal, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from ..core import gate
-from ..core.errors import Conflict, Invalid, NotFound
+from ..core.access import REMOVED
+from ..core.errors import Conflict, Invalid, NotFound, Unauthorized
 from ..core.events import watch_room
 from ..core.i18n import _
 from ..core.models import Game, GameStatus, Pick, Round, RoundQuestion, RoundState, contender_answers
@@ -73,10 +75,12 @@ def _checked(db, game: Game, answers: list[Answer]) -> tuple[RoundRules, dict[in
 
 # ---------------------------------------------------------------- the statement
 
-def _guard(rules: RoundRules):
-    """When a pick may be stored: its round is open and the game is not over. (A deadline, such
-    as a round's ``locks_at``, is one more condition here.)"""
-    return and_(Round.id == rules.id, Round.state == RoundState.OPEN, Game.status == GameStatus.OPEN)
+def _guard(rules: RoundRules, now):
+    """When a pick may be stored: its round is open, its timer (if any) has not run out, and the
+    game is not over. The deadline is checked here, in the statement, so a pick after
+    ``locks_at`` is refused even before any server has locked the round."""
+    return and_(Round.id == rules.id, Round.state == RoundState.OPEN, Game.status == GameStatus.OPEN,
+                or_(Round.locks_at.is_(None), Round.locks_at > now))
 
 
 def _upsert(db, rules: RoundRules, player_id: int, chosen: dict[int, str], now) -> int:
@@ -88,7 +92,7 @@ def _upsert(db, rules: RoundRules, player_id: int, chosen: dict[int, str], now) 
     rows = (select(Round.id, literal(player_id, Integer), given.c.question_id, given.c.answer,
                    literal(now, Pick.picked_at.type))
             .select_from(Round).join(Game, Game.id == Round.game_id).join(given, literal(True))
-            .where(_guard(rules)))
+            .where(_guard(rules, now)))
     dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(Pick).from_select(
         ["round_id", "player_id", "question_id", "answer", "picked_at"], rows)
@@ -122,7 +126,11 @@ def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, 
     for attempt in range(2):  # a second time only if a newer round started meanwhile
         if attempt:
             rules, chosen = _checked(ctx.db, game, request.answers)
-        if _upsert(ctx.db, rules, player.id, chosen, ctx.clock()):
+        try:
+            stored = _upsert(ctx.db, rules, player.id, chosen, ctx.clock())
+        except IntegrityError:  # the player's row is gone: the host removed them meanwhile
+            raise Unauthorized(REMOVED) from None
+        if stored:
             break
         _refuse(ctx.db, game, rules)
         _read_round(ctx.db, game)

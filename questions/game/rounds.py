@@ -1,6 +1,8 @@
 """Round use cases: start, lock, see picks, score (the picks themselves: picks.py)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from ..core import gate
@@ -8,16 +10,20 @@ from ..core.errors import Conflict
 from ..core.events import game_room
 from ..core.i18n import _
 from ..core.models import Pick, Player, Round, RoundQuestion
-from ..core.schema import GameRef
+from ..core.schema import GameRef, iso_utc
 from ..core.usecase import Auth, command, query
 from .schema import Answer, Answers, Leaderboard, NewRound, PlayerPicks, RoundOut, RoundPicks
 from .views import ROOM_STANDINGS, RowLock, current_round, leaderboard_view, require_round, round_view
 
 
-def public_round(out: RoundOut) -> dict:
+def public_round(out: RoundOut, server_time=None) -> dict:
     """A round as the whole room sees it: nobody's own picks, and who picked only as a count
-    (every phone gets it: its size must not grow with the lobby)."""
-    return out.model_dump(mode="json", exclude={"my_picks"}) | {"picked": []}
+    (every phone gets it: its size must not grow with the lobby). With ``server_time`` (the
+    clock now), so screens run a timed round's countdown on the server's clock, not their own."""
+    data = out.model_dump(mode="json", exclude={"my_picks"}) | {"picked": []}
+    if server_time is not None:
+        data["server_time"] = iso_utc(server_time)
+    return data
 
 
 @command(Auth.HOST)
@@ -28,14 +34,16 @@ def start_round(ctx, request: NewRound) -> RoundOut:
     previous = current_round(ctx.db, game)
     if previous is not None:
         previous.require_finished()
+    now = ctx.clock()
     round_ = Round(game_id=game.id, number=(previous.number + 1) if previous else 1,
-                   contenders=list(request.contenders), created_at=ctx.clock())
+                   contenders=list(request.contenders), created_at=now,
+                   locks_at=now + timedelta(seconds=request.seconds) if request.seconds else None)
     round_.questions = [RoundQuestion(question_id=gq.question_id, position=n)
                         for n, gq in enumerate(game.questions)]
     # a concurrent request may have opened a round since: one unscored round per game (index)
     ctx.insert(round_, refused=Conflict(_("Another round was just started")))
     out = round_view(ctx.db, round_)  # once: every phone waits for this request to finish
-    ctx.emit(game_room(game.code), "round_started", public_round(out))
+    ctx.emit(game_room(game.code), "round_started", public_round(out, now))
     return out
 
 

@@ -50,9 +50,29 @@ class AddGameQuestion(GameRef):
     body: QuestionBody | None = None
 
 
+TimerSeconds = Annotated[int, Field(ge=10, le=3600)]
+ExtraSeconds = Annotated[int, Field(ge=1, le=3600)]
+PlayerId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
 class NewRound(GameRef):
     contenders: Annotated[list[Contender], Field(min_length=2, max_length=8),
                           AfterValidator(_distinct_contenders)]
+    seconds: TimerSeconds | None = Field(
+        None, description="Lock the round by itself this many seconds from now (10 to 3600)")
+
+
+class ExtendRound(GameRef):
+    seconds: ExtraSeconds = Field(description="Seconds to add to the round's timer (1 to 3600); "
+                                              "a round without one gets one from now")
+
+
+class PlayerRef(GameRef):
+    player_id: PlayerId
+
+
+class RenamePlayer(PlayerRef):
+    name: PlayerName
 
 
 class Answer(BaseModel):
@@ -103,6 +123,8 @@ class RoundOut(BaseModel):
     split: dict[int, dict[str, int]] | None = Field(
         None, description="Once the round is locked (never before): question id -> contender -> "
                           "how many players picked it")
+    locks_at: UtcDateTime | None = Field(
+        None, description="When the round's timer locks it (server clock; compare with server_time)")
 
 
 class GameOut(BaseModel):
@@ -144,6 +166,17 @@ class Leaderboard(BaseModel):
     standings: list[Standing]
 
 
+class PlayerBrief(BaseModel):
+    id: int
+    name: str
+
+
+class RoundTimer(BaseModel):
+    round: int
+    locks_at: UtcDateTime
+    server_time: UtcDateTime = Field(description="The server's clock when this was answered")
+
+
 class MyPicks(BaseModel):
     round: int
     picks: list[Answer]
@@ -172,6 +205,8 @@ class GameState(BaseModel):
     game: GameOut
     leaderboard: list[Standing]
     you: Viewer
+    server_time: UtcDateTime = Field(description="The server's clock: countdowns run on it, "
+                                                 "not on the device's")
 
 
 # ---- getting back in: rejoin requests

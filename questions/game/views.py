@@ -79,6 +79,7 @@ def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
         picked_count=len(picked),
         my_picks=my_picks,
         split=crowd_split(db, round_, [id_ for id_, _, _ in questions]) if locked else None,
+        locks_at=round_.locks_at,
     )
 
 
@@ -123,11 +124,13 @@ def state_stamp(db, game: Game) -> tuple:
     round and who has picked) depends on, read in one query. Players and questions are only ever
     added; a round only moves forward (open, locked, scored, and re-scored with a new
     ``scored_at``); only the latest round changes; picks only add to who has picked. A use case
-    that renames, removes or edits any of these must add what it changes here."""
+    that renames, removes or edits any of these must add what it changes here: renaming or
+    removing a player bumps ``roster_version``; a round may also be cancelled, reopened (its
+    ``locked_at`` cleared) or given more time (``locks_at``)."""
     latest = (select(Round.id).where(Round.game_id == game.id)
               .order_by(Round.number.desc()).limit(1).scalar_subquery())
     in_game = GameQuestion.game_id == game.id
-    return (game.status, game.ended_at, *db.execute(select(
+    return (game.status, game.ended_at, game.roster_version, *db.execute(select(
         select(func.count(Player.id)).where(Player.game_id == game.id).scalar_subquery(),
         select(func.max(Player.id)).where(Player.game_id == game.id).scalar_subquery(),
         select(func.count(GameQuestion.id)).where(in_game).scalar_subquery(),
@@ -137,6 +140,7 @@ def state_stamp(db, game: Game) -> tuple:
         select(Round.state).where(Round.id == latest).scalar_subquery(),
         select(Round.locked_at).where(Round.id == latest).scalar_subquery(),
         select(Round.scored_at).where(Round.id == latest).scalar_subquery(),
+        select(Round.locks_at).where(Round.id == latest).scalar_subquery(),
         select(func.count(RoundQuestion.id)).where(RoundQuestion.round_id == latest).scalar_subquery(),
         select(func.count(distinct(Pick.player_id))).where(Pick.round_id == latest).scalar_subquery(),
     )).one())
@@ -157,7 +161,7 @@ def shared_state(db, game: Game) -> tuple[GameOut, list[Standing], int | None]:
         return kept[1:]
     ranked = scoring.ranked(db, game.id)
     out = game_view(db, game, None, ranked)
-    shared = (out, scoring.standings(db, game.id, ranked), stamp[6])
+    shared = (out, scoring.standings(db, game.id, ranked), stamp[7])
     if len(_SHARED_STATES) >= _SHARED_STATES_KEPT:
         _SHARED_STATES.pop(next(iter(_SHARED_STATES)), None)
     _SHARED_STATES[key] = (stamp, *shared)

@@ -13,16 +13,17 @@ from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..core.errors import Conflict, Invalid, NotFound, ServiceError, Unauthorized, Unprocessable
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, Unauthorized, Unprocessable
 from ..core.extensions import csrf
 from ..core.usecase import UseCase
-from ..game import bank, games, hosts, packs, rejoin, rounds, transfer
+from ..game import bank, games, hosts, packs, players, rejoin, round_controls, rounds, timer, transfer
 from ..game.picks import submit_picks
+from ..game.players import REMOVED_MESSAGE
 from ..game.schema import GameState, RoundOut, RoundQuestionOut, Standing
 from ..runtime import context, runtime
 from .host_keys_pages import cohost_link
 from .i18n import t
-from .session_tokens import forget_token, remember_token, token_for
+from .session_tokens import forget_token, remember_removal, remember_token, removal_for, token_for
 
 bp = Blueprint("pages", __name__)
 
@@ -59,6 +60,12 @@ def answers_from_form(form) -> list[dict]:
 def contenders_from_form(form) -> list[str]:
     lines = form.get("contenders", "").replace(",", "\n").splitlines()
     return [line.strip() for line in lines if line.strip()]
+
+
+def seconds_from_form(form) -> dict:
+    """The round timer's seconds, if the host set one (the use case checks the number)."""
+    seconds = form.get("seconds", "").strip()
+    return {"seconds": seconds} if seconds else {}
 
 
 def question_from_form(form) -> dict:
@@ -167,6 +174,8 @@ def join(code: str = ""):
         return redirect(url_for("pages.play", code=code))
     if request.method == "POST":
         try:
+            if removed_here(code):
+                raise Forbidden("You were removed from this game")
             player = games.join_game(context(), {"code": code, "name": name})
         except ServiceError as exc:
             errors, status = [t(message) for message in exc.messages], exc.status
@@ -181,12 +190,37 @@ def join(code: str = ""):
                            bad_field=bad_field, taken=taken), status
 
 
+def game_started_at(code: str) -> str | None:
+    """When the game now using this code was created: which game a removal was from."""
+    try:
+        return games.get_state(context(), {"code": code}).game.created_at.isoformat()
+    except ServiceError:
+        return None
+
+
+def removed_here(code: str) -> bool:
+    """Whether the host removed this browser's player from the game now using ``code`` (the
+    signed session remembers it, whatever name the browser tries next)."""
+    removed_from = removal_for(session, code)
+    return removed_from is not None and removed_from == game_started_at(code)
+
+
 def state_for(role: str | None, code: str) -> GameState | None:
-    """The caller's state, or None when the browser holds no token for this game."""
+    """The caller's state, or None when the browser holds no token for this game. When the host
+    removed this browser's player, the session remembers it (and forgets the token)."""
     token = token_for(session, role, code) if role else None
     if role and not token:
         return None
-    return games.get_state(context(token=token), {"code": code})
+    try:
+        return games.get_state(context(token=token), {"code": code})
+    except Unauthorized as exc:
+        if role != "player" or exc.messages != [REMOVED_MESSAGE]:
+            raise
+        started = game_started_at(code)
+        if started is not None:
+            remember_removal(session, code, started)
+        forget_token(session, role, code)
+        return None
 
 
 def render_live(template: str, role: str | None, code: str, *, errors=(), status: int = 200,
@@ -208,6 +242,8 @@ def render_live(template: str, role: str | None, code: str, *, errors=(), status
             forget_token(session, "player", code)
         return render_template("signed_out.html", code=code.strip().upper()), 401
     if state is None:
+        if role == "player" and removed_here(code):
+            return render_template("removed.html", code=code.upper(), message=REMOVED_MESSAGE), 403
         if role == "player":
             return redirect(url_for("pages.join", code=code.upper()))
         abort(403, gettext("This browser is not the host of this game"))
@@ -274,8 +310,12 @@ def host(code):
 
 # action in the form's URL -> (use case, its request from the form)
 HOST_ACTIONS: dict[str, tuple[UseCase, Callable[[MultiDict[str, str]], dict]]] = {
-    "rounds": (rounds.start_round, lambda form: {"contenders": contenders_from_form(form)}),
+    "rounds": (rounds.start_round, lambda form: {"contenders": contenders_from_form(form),
+                                                 **seconds_from_form(form)}),
     "lock": (rounds.lock_round, lambda form: {}),
+    "cancel": (round_controls.cancel_round, lambda form: {}),
+    "reopen": (round_controls.reopen_round, lambda form: {}),
+    "extend": (timer.extend_round, seconds_from_form),
     "score": (rounds.score_round, lambda form: {"answers": answers_from_form(form)}),
     "questions": (games.add_game_question, question_from_form),
     "end": (games.end_game, lambda form: {}),
@@ -284,17 +324,37 @@ HOST_ACTIONS: dict[str, tuple[UseCase, Callable[[MultiDict[str, str]], dict]]] =
 }
 
 
+# action on one player -> (use case, its request from the form)
+PLAYER_ACTIONS: dict[str, tuple[UseCase, Callable[[MultiDict[str, str]], dict]]] = {
+    "rename": (players.rename_player, lambda form: {"name": form.get("name", "")}),
+    "remove": (players.remove_player, lambda form: {}),
+}
+
+
+def run_host_action(code: str, use_case: UseCase, data: dict, typed: dict):
+    _, errors, status = run_form(use_case, {"code": code, **data}, token_for(session, "host", code))
+    if errors:
+        return render_live("host.html", "host", code, errors=errors, status=status,
+                           typed=typed, panel=host_panel(code))
+    return redirect(url_for("pages.host", code=code.upper()), code=303)
+
+
 @bp.route("/host/<code>/<action>", methods=["POST"])
 def host_action(code, action):
     if action not in HOST_ACTIONS:
         abort(404)
     use_case, read_form = HOST_ACTIONS[action]
-    _, errors, status = run_form(use_case, {"code": code, **read_form(request.form)},
-                                 token_for(session, "host", code))
-    if errors:
-        return render_live("host.html", "host", code, errors=errors, status=status,
-                           typed=request.form.to_dict(), panel=host_panel(code))
-    return redirect(url_for("pages.host", code=code.upper()), code=303)
+    return run_host_action(code, use_case, read_form(request.form), request.form.to_dict())
+
+
+@bp.route("/host/<code>/players/<int:player_id>/<action>", methods=["POST"])
+def player_action(code, player_id, action):
+    if action not in PLAYER_ACTIONS:
+        abort(404)
+    use_case, read_form = PLAYER_ACTIONS[action]
+    # what was typed belongs to this player's form only
+    typed = {"player_id": player_id, f"{action}_name": request.form.get("name", "")}
+    return run_host_action(code, use_case, {"player_id": player_id, **read_form(request.form)}, typed)
 
 
 # What fits on a projector at any size (static/app.css sizes the screen by the viewport, so
@@ -346,18 +406,6 @@ def crowd_shares(round_: RoundOut, question: RoundQuestionOut) -> tuple[list[dic
             for c in round_.contenders], votes
 
 
-def seconds_left(state: GameState) -> int | None:
-    """Seconds until a timed round locks by itself, on the server's clock; None if untimed."""
-    round_ = state.game.round
-    if round_ is None or round_.state != "open":
-        return None
-    locks_at = getattr(round_, "locks_at", None)
-    if locks_at is None:
-        return None
-    now = getattr(state, "server_time", None) or runtime().clock()
-    return max(0, int((locks_at - now).total_seconds()))
-
-
 def screen_panel(state: GameState) -> dict:
     """The projector's view of the state: the phase, and only as much of each list as fits."""
     game, round_, board = state.game, state.game.round, state.leaderboard
@@ -385,7 +433,6 @@ def screen_panel(state: GameState) -> dict:
         "top": standing_rows(board[:SCREEN_TOP], moved),
         "more_ranked": max(0, len(board) - SCREEN_TOP),
         "podium": board[:3],
-        "seconds_left": seconds_left(state),
         "rejoin_names": [r.name for r in waiting[:SCREEN_REJOINS]],
         "more_rejoins": max(0, len(waiting) - SCREEN_REJOINS),
     }

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.usecase import Auth, UseCase
-from ..game import bank, games, hosts, packs, picks, rejoin, rounds, transfer
+from ..game import bank, games, hosts, packs, picks, players, rejoin, round_controls, rounds, timer, transfer
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ ROUTES: list[Route] = [
     Route("GET", "/api/games/{code}", games.get_game),
     Route("GET", "/api/games/{code}/state", games.get_state),
     Route("POST", "/api/games/{code}/players", games.join_game, status=201, errors=(409, 422)),
+    Route("PATCH", "/api/games/{code}/players/{player_id}", players.rename_player, errors=(409, 422)),
+    Route("DELETE", "/api/games/{code}/players/{player_id}", players.remove_player, errors=(409,)),
     Route("POST", "/api/games/{code}/questions", games.add_game_question, status=201, errors=(409,)),
     Route("POST", "/api/games/{code}/rounds", rounds.start_round, status=201, errors=(409,)),
     Route("GET", "/api/games/{code}/rounds/current", rounds.get_current_round),
@@ -79,6 +81,9 @@ ROUTES: list[Route] = [
     Route("GET", "/api/games/{code}/rounds/current/picks", rounds.get_round_picks),
     Route("POST", "/api/games/{code}/rounds/current/lock", rounds.lock_round, errors=(409,)),
     Route("POST", "/api/games/{code}/rounds/current/score", rounds.score_round, errors=(409,)),
+    Route("POST", "/api/games/{code}/rounds/current/cancel", round_controls.cancel_round, errors=(409,)),
+    Route("POST", "/api/games/{code}/rounds/current/reopen", round_controls.reopen_round, errors=(409,)),
+    Route("POST", "/api/games/{code}/rounds/current/extend", timer.extend_round, errors=(409,)),
     Route("GET", "/api/games/{code}/leaderboard", games.get_leaderboard),
     Route("POST", "/api/games/{code}/end", games.end_game),  # idempotent: never 409
     Route("GET", "/api/games/{code}/results.csv", games.results_csv, media_type="text/csv"),

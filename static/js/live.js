@@ -47,10 +47,21 @@
       }
     });
     var active = document.activeElement;
-    return { values: saved, focus: active && root.contains(active) && active.name ? fieldKey(active) : null };
+    return { values: saved, open: unfolded(),
+             focus: active && root.contains(active) && active.name ? fieldKey(active) : null };
+  }
+
+  // a confirmation or the players' controls the user has unfolded stay unfolded
+  function unfolded() {
+    var open = [];
+    root.querySelectorAll("details[open][data-key]").forEach(function (el) { open.push(el.dataset.key); });
+    return open;
   }
 
   function restore(saved) {
+    root.querySelectorAll("details[data-key]").forEach(function (el) {
+      if (saved.open.indexOf(el.dataset.key) !== -1) el.open = true;
+    });
     root.querySelectorAll("input[name], textarea[name], select[name]").forEach(function (el) {
       var key = fieldKey(el);
       if (key in saved.values) {
@@ -103,32 +114,15 @@
     });
   }
 
-  // A timed round's countdown, from the seconds left when the server rendered it; the server
-  // locks the round itself, and its event brings the locked panel.
-  var ticking = null;
-  function countdown() {
-    var timer = root.querySelector("[data-seconds]");
-    if (ticking) { clearInterval(ticking); ticking = null; }
-    if (!timer) return;
-    var ends = Date.now() + Number(timer.dataset.seconds) * 1000;
-    var shown = timer.querySelector("strong") || timer;
-    ticking = setInterval(function () {
-      var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
-      shown.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
-      if (!left) { clearInterval(ticking); ticking = null; }
-    }, 1000);
-  }
-  countdown();
 
   // `fresh`: the panel is the answer to a form this page just sent; what was typed went with
   // it and is either saved (not to be put back) or echoed by the server with its errors.
   function swap(html, fresh) {
-    var saved = fresh ? { values: {}, focus: null } : unsavedInput();
+    var saved = fresh ? { values: {}, open: unfolded(), focus: null } : unsavedInput();
     var before = headline();
     var places = rowPlaces();
     root.innerHTML = html;
     glide(places);
-    countdown();
     var after = headline();
     if (!fresh && errors && after === before && !root.querySelector("#form-errors")) {
       root.insertBefore(errors, root.children[errorsIndex] || null);  // still about this panel
@@ -238,6 +232,9 @@
   });
   socket.on("state", refresh);
   socket.on("resync", refresh);  // live updates were interrupted (Redis was away): catch up
+  // The host removed this player: the server disconnects this socket; the page itself (loaded
+  // again) says so, and keeps saying so on every reload.
+  socket.on("removed", function () { window.location.assign(pagePath); });
   (root.dataset.events || "").split(" ").forEach(function (name) {
     if (name) socket.on(name, refresh);
   });

@@ -98,7 +98,7 @@ class Callit:
     @staticmethod
     def end(page: Page) -> None:
         page.bring_to_front()
-        page.get_by_role("button", name="End the game").click()
+        confirm(page, "End the game", "Yes, end the game")
         expect(page.get_by_role("heading", name="The game has ended")).to_be_visible()
         settle(page)
 
@@ -135,6 +135,14 @@ class Callit:
             page.get_by_role("button", name=SUBMIT_PICKS).click()
             expect(page.get_by_role("status").filter(has_text="Picks saved")).to_be_visible()
         settle(page)
+
+
+def confirm(page: Page, action: str, yes: str, scope: Locator | None = None) -> None:
+    """A destructive host action: unfold its question (templates/_confirm.html), then confirm."""
+    scope = scope or page.locator("#live")
+    question = scope.locator("details.confirm").filter(has=page.locator("summary", has_text=action))
+    question.locator("summary").click()
+    question.get_by_role("button", name=yes).click()
 
 
 def choice(page: Page, body: str, contender: str) -> Locator:

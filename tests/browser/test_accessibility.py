@@ -112,7 +112,8 @@ FOCUSED = """() => {
 }"""
 
 EXPECTED = """(selector) => Array.from(document.querySelectorAll(selector))
-  .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== "hidden")
+  .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== "hidden"
+                && el.checkVisibility())  // not folded away in a closed <details>
   .map(el => el.type === "radio" ? "radio:" + el.name
            : el.id ? "#" + el.id
            : el.tagName.toLowerCase() + ":" + (el.getAttribute("href") || el.getAttribute("formaction")
