@@ -5,7 +5,7 @@ longer blocks the next one: the "one unscored round per game" index becomes "one
 (open or locked) round per game".
 
 Revision ID: 5f3c2a1b9d7e
-Revises: 8ea6eefc606b
+Revises: b7b4174d02fe
 Create Date: 2026-11-26 08:30:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '5f3c2a1b9d7e'
-down_revision = '8ea6eefc606b'
+down_revision = 'b7b4174d02fe'
 branch_labels = None
 depends_on = None
 
