@@ -256,11 +256,14 @@ def render_live(template: str, role: str | None, code: str, *, errors=(), status
 
 
 def player_panel(state: GameState) -> dict:
-    """The player's own picks by question, and how many of them were right once scored."""
+    """The player's own picks by question, how many were right once scored, where they stand,
+    and the crowd split once locked: all of a size that does not grow with the lobby."""
     round_ = state.game.round
     mine = {p.question_id: p.answer for p in (round_.my_picks or [])} if round_ else {}
     right = sum(1 for q in round_.questions if q.answer and mine.get(q.id) == q.answer) if round_ else 0
-    return {"my": mine, "right": right, "saved": bool(request.args.get("saved"))}
+    shares = {q.id: crowd_shares(round_, q)[0] for q in round_.questions} if round_ and round_.split else {}
+    return {"my": mine, "right": right, "saved": bool(request.args.get("saved")), "shares": shares,
+            **standings_panel(state)}
 
 
 @bp.route("/play/<code>")
@@ -359,7 +362,7 @@ def player_action(code, player_id, action):
 
 # What fits on a projector at any size (static/app.css sizes the screen by the viewport, so
 # these counts fit 720p and 4K alike); the rest is summed up as "+N more".
-SCREEN_TOP = 10        # standings shown
+SCREEN_TOP = 10        # standings shown (on phones too)
 SCREEN_NAMES = 20      # newest names in the lobby
 SCREEN_QUESTIONS = 4   # questions of a round
 SCREEN_REJOINS = 1     # names of players asking to get back in
@@ -404,6 +407,28 @@ def crowd_shares(round_: RoundOut, question: RoundQuestionOut) -> tuple[list[dic
     return [{"contender": c, "count": counts.get(c, 0), "right": c == question.answer,
              "percent": round(100 * counts.get(c, 0) / votes) if votes else 0}
             for c in round_.contenders], votes
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 101st, 111th."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def standings_panel(state: GameState) -> dict:
+    """A phone's leaderboard: the top rows, then the player's own line when it is below them,
+    and where the player stands ("3rd of 28", moved since the previous board)."""
+    board = state.leaderboard
+    moved = any(s.previous_rank is not None for s in board)
+    own = next((s for s in board if s.player_id == state.you.player_id), None)
+    below = own is not None and own.player_id not in {s.player_id for s in board[:SCREEN_TOP]}
+    return {
+        "top": standing_rows(board[:SCREEN_TOP], moved),
+        "own_row": standing_rows([own], moved)[0] if own is not None and below else None,
+        "more_ranked": max(0, len(board) - SCREEN_TOP - below),
+        "standing": None if own is None else {"ordinal": ordinal(own.rank), "of": len(board),
+                                              "move": movement(own, moved)},
+    }
 
 
 def screen_panel(state: GameState) -> dict:

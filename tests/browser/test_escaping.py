@@ -100,7 +100,9 @@ def test_user_text_is_shown_literally_everywhere(callit, new_context):
     expect(host.locator("#picks tbody tr")).to_have_text([
         re.compile(r"^\s*" + re.escape(SCRIPT_NAME) + r"\s*" + re.escape(CONTENDER) + r"\s*$"),
         re.compile(r"^\s*" + re.escape(QUOTE_NAME) + r"\s*Serral\s*$")])
-    expect(first.locator("#waiting li")).to_have_text([f"{BODY} — {CONTENDER}"])
+    expect(first.locator("#waiting .question-list > li")).to_have_count(1)
+    expect(first.locator("#waiting .question-list > li")).to_contain_text(f"{BODY} — {CONTENDER}")
+    expect(first.locator("#waiting .shares .contender")).to_have_text(["Serral", CONTENDER])
     expect(screen.locator(".split figcaption")).to_have_text([BODY])
     expect(screen.locator(".split .contender")).to_have_text(["Serral", CONTENDER])
     expect_inert(screen)

@@ -75,13 +75,13 @@ class Room:
         return f"Wolfeschlegelsteinh {n:04}" if n % 5 == 3 else f"Player {n}"
 
     def add_players(self, names: list[str]) -> None:
-        if not names:
-            return
+        """Players written straight to the database (none: just read who is in now)."""
         now = datetime.now(UTC).replace(tzinfo=None)
         rows = [{"game_id": self.game_id, "name": name, "name_key": name_key(name),
                  "token_hash": hash_token(new_token()), "joined_at": now} for name in names]
         with self.engine.begin() as conn:
-            conn.execute(Player.__table__.insert(), rows)
+            if rows:
+                conn.execute(Player.__table__.insert(), rows)
             self.players = list(conn.scalars(select(Player.id).where(Player.game_id == self.game_id)
                                              .order_by(Player.id)))
 
@@ -93,17 +93,24 @@ class Room:
             return conn.scalar(select(Round.id).where(Round.game_id == self.game_id)
                                .order_by(Round.number.desc()).limit(1))
 
-    def pick(self, share: float) -> int:
-        """Picks for the first ``share`` of the players (a contender per question each, at
-        random); returns how many players picked."""
-        round_id, now = self.round_id(), datetime.now(UTC).replace(tzinfo=None)
-        pickers = self.players[:round(len(self.players) * share)]
-        rows = [{"round_id": round_id, "player_id": player, "question_id": q, "picked_at": now,
-                 "answer": self.random.choice(self.contenders)} for player in pickers for q in self.qids]
-        if rows:
-            with self.engine.begin() as conn:
-                conn.execute(Pick.__table__.insert(), rows)
+    def pick(self, share: float, exclude: int | None = None) -> int:
+        """Picks for the first ``share`` of the players (but ``exclude``), a contender per
+        question each, at random; returns how many players picked."""
+        pickers = [p for p in self.players[:round(len(self.players) * share)] if p != exclude]
+        self._insert_picks([(player, q, self.random.choice(self.contenders))
+                            for player in pickers for q in self.qids])
         return len(pickers)
+
+    def pick_as(self, player: int, answers: list[str]) -> None:
+        self._insert_picks([(player, q, a) for q, a in zip(self.qids, answers, strict=True)])
+
+    def _insert_picks(self, picks: list[tuple[int, int, str]]) -> None:
+        round_id, now = self.round_id(), datetime.now(UTC).replace(tzinfo=None)
+        if picks:
+            with self.engine.begin() as conn:
+                conn.execute(Pick.__table__.insert(), [
+                    {"round_id": round_id, "player_id": player, "question_id": q, "answer": answer,
+                     "picked_at": now} for player, q, answer in picks])
 
     def stored_split(self) -> dict[int, dict[str, int]]:
         split = {q: dict.fromkeys(self.contenders, 0) for q in self.qids}
