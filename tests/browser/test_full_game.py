@@ -129,7 +129,6 @@ def test_full_game_host_screen_and_three_phones(callit, new_context, screenshot)
     expect_leaderboard(screen.locator("#screen-leaderboard"), *STANDINGS)
     expect_leaderboard(host.locator("#host-leaderboard"), *STANDINGS)
     assert_same_document(screen)
-    screenshot(mira, "phone-leaderboard", full_page=True)
 
     # The host ends the game: game over everywhere, final standings kept.
     callit.end(host)
