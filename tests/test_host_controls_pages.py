@@ -147,3 +147,34 @@ def test_destructive_actions_ask_first_without_javascript(night):
         assert parser.forms[f"{base}/{action}"] is True, action
     for action in ("lock", "extend", f"players/{night.ids['Troll']}/rename"):
         assert parser.forms[f"{base}/{action}"] is False, action
+
+
+def test_host_controls_in_german(app, night):
+    for browser in (night.host, night.ana, night.troll):
+        browser.client.get("/language/de?next=/")
+    night.host.client.get(f"/language/de?next=/screen/{night.code}")  # the projector's own choice
+    night.act("rounds", {"contenders": "Serral\nMaru", "seconds": "90"})
+    host = text(night.page("host"))
+    for german in ("Spieler umbenennen oder entfernen", "Troll entfernen", "Mehr Zeit:", "+1 Min.",
+                   "Runde abbrechen", "Runde 1 abbrechen? Ihre Tipps bringen dann keine Punkte.",
+                   "Ja, Spiel beenden"):
+        assert german in host, german
+    for who in ("ana", "screen"):
+        assert re.search(r"Die Tipps werden gesperrt in (1:30|1:29)", text(night.page(who))), who
+    night.act("lock")
+    assert "Tipps wieder öffnen (zu früh gesperrt)" in text(night.page("host"))
+    night.act("cancel")
+    assert "Runde 1 abgebrochen" in text(night.page("ana"))
+    screen = night.page("screen")
+    assert "Runde abgebrochen. Diesmal keine Punkte." in text(screen)
+    assert '<span class="badge cancelled">abgebrochen</span>' in screen
+    assert "Runde 1 wurde abgebrochen: Niemand hat darin Punkte bekommen." in text(night.page("host"))
+    refused = night.act("cancel", status=409).get_data(as_text=True)
+    assert "Runde 1 ist schon abgebrochen" in text(refused)
+    refused = night.act("reopen", status=409).get_data(as_text=True)
+    assert "Runde 1 ist abgebrochen, nicht gesperrt" in text(refused)
+
+    night.on_player("Troll", "remove")
+    assert "Der Host hat dich aus diesem Spiel entfernt" in night.page("troll", status=403)
+    refused = night.troll.post("/join", {"code": night.code, "name": "Innocent"}, status=403)
+    assert "Du wurdest aus diesem Spiel entfernt" in refused.get_data(as_text=True)

@@ -15,7 +15,7 @@ from .models import Game, GameStatus, HostKey, Player, RemovedPlayer
 
 MAX_CODE_LENGTH = 12
 # what a removed player's token answers (401), so their page can say why
-REMOVED = "The host removed you from this game"
+REMOVED = _("The host removed you from this game")
 
 
 Role = Literal["host", "player", "anonymous"]

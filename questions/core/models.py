@@ -201,9 +201,10 @@ class Round(Model):
     def cancel(self) -> None:
         """Call the round off, open or locked: its picks score nothing, the next may start."""
         if self.state == RoundState.SCORED:
-            raise Conflict(f"Round {self.number} is already scored; re-score it to correct the answers")
+            raise Conflict(_("Round %(number)s is already scored; re-score it to correct the answers",
+                             number=self.number))
         if self.state == RoundState.CANCELLED:
-            raise Conflict(f"Round {self.number} is already cancelled")
+            raise Conflict(_("Round %(number)s is already %(state)s", number=self.number, state=_(str(self.state))))
         self.state = RoundState.CANCELLED
 
     def reopen(self) -> None:
@@ -211,7 +212,7 @@ class Round(Model):
         the host locked before it), so kept it would lock the round again at once or at a time
         nobody chose any more; the host may set a new one (``extend``)."""
         if self.state != RoundState.LOCKED:
-            raise Conflict(f"Round {self.number} is {self.state}, not locked")
+            raise Conflict(_("Round %(number)s is %(state)s, not locked", number=self.number, state=_(str(self.state))))
         self.state = RoundState.OPEN
         self.locked_at = None
         self.locks_at = None
@@ -219,7 +220,7 @@ class Round(Model):
     def extend(self, seconds: int, now: datetime) -> datetime:
         """More time to pick; a round without a timer gets one, from now. Answers the deadline."""
         if self.picks_closed(now):
-            raise Conflict(f"Round {self.number} is not open")
+            raise Conflict(_("Round %(number)s is not open", number=self.number))
         self.locks_at = (self.locks_at or now) + timedelta(seconds=seconds)
         return self.locks_at
 
@@ -241,7 +242,7 @@ class Round(Model):
         if self.state == RoundState.OPEN:
             raise Conflict(_("Lock the round before marking answers"))
         if self.state == RoundState.CANCELLED:
-            raise Conflict(f"Round {self.number} was cancelled")
+            raise Conflict(_("Round %(number)s was cancelled", number=self.number))
         marks = self.contender_answers(answers)
         unanswered = [rq.question_id for rq in self.questions if rq.question_id not in marks]
         if unanswered:

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core.access import REMOVED
 from ..core.errors import NotFound, Unprocessable
 from ..core.events import game_room, player_room
+from ..core.i18n import _
 from ..core.models import Game, Pick, Player, RemovedPlayer
 from ..core.usecase import Auth, command
 from .games import name_key
@@ -21,7 +22,7 @@ def _player(ctx, player_id: int) -> Player:
     player = ctx.db.scalars(select(Player).where(Player.id == player_id, Player.game_id == ctx.game.id)
                             .with_for_update()).first()
     if player is None:
-        raise NotFound(f"No player {player_id} in this game")
+        raise NotFound(_("No player %(id)s in this game", id=player_id))
     return player
 
 
@@ -43,7 +44,7 @@ def rename_player(ctx, request: RenamePlayer) -> PlayerBrief:
     try:
         ctx.db.flush()
     except IntegrityError:
-        raise Unprocessable("Name is already taken") from None
+        raise Unprocessable(_("Name is already taken")) from None
     _roster_changed(ctx)
     out = PlayerBrief(id=player.id, name=player.name)
     ctx.emit(game_room(ctx.game.code), "player_renamed", {**out.model_dump(), "previous": previous})

@@ -175,7 +175,7 @@ def join(code: str = ""):
     if request.method == "POST":
         try:
             if removed_here(code):
-                raise Forbidden("You were removed from this game")
+                raise Forbidden(gettext("You were removed from this game"))
             player = games.join_game(context(), {"code": code, "name": name})
         except ServiceError as exc:
             errors, status = [t(message) for message in exc.messages], exc.status
@@ -233,7 +233,7 @@ def render_live(template: str, role: str | None, code: str, *, errors=(), status
         if role == "host":  # another host signed this browser out (revoked its key)
             if not request.args.get("partial"):
                 forget_token(session, "host", code)
-            abort(401, "This browser is no longer a host of this game: another host signed it out.")
+            abort(401, gettext("This browser is no longer a host of this game: another host signed it out."))
         if role != "player":
             raise
         # another browser became this player (a rejoin the host allowed): this one is signed out.
@@ -243,7 +243,7 @@ def render_live(template: str, role: str | None, code: str, *, errors=(), status
         return render_template("signed_out.html", code=code.strip().upper()), 401
     if state is None:
         if role == "player" and removed_here(code):
-            return render_template("removed.html", code=code.upper(), message=REMOVED_MESSAGE), 403
+            return render_template("removed.html", code=code.upper(), message=t(REMOVED_MESSAGE)), 403
         if role == "player":
             return redirect(url_for("pages.join", code=code.upper()))
         abort(403, gettext("This browser is not the host of this game"))
