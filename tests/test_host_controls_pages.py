@@ -178,3 +178,14 @@ def test_host_controls_in_german(app, night):
     assert "Der Host hat dich aus diesem Spiel entfernt" in night.page("troll", status=403)
     refused = night.troll.post("/join", {"code": night.code, "name": "Innocent"}, status=403)
     assert "Du wurdest aus diesem Spiel entfernt" in refused.get_data(as_text=True)
+
+
+def test_a_german_phone_says_where_its_player_stands(night):
+    night.ana.client.get("/language/de?next=/")
+    night.act("rounds", {"contenders": "Serral\nMaru"})
+    night.ana.post(f"/play/{night.code}/picks", {f"q{night.q}": "Maru"})
+    night.troll.post(f"/play/{night.code}/picks", {f"q{night.q}": "Serral"})
+    night.act("lock")
+    night.act("score", {f"q{night.q}": "Maru"})
+    assert "Du bist 1. von 2" in text(night.page("ana"))
+    assert "You're 2nd of 2" in text(night.page("troll"))  # the other phone is in English

@@ -22,7 +22,7 @@ from ..game.players import REMOVED_MESSAGE
 from ..game.schema import GameState, RoundOut, RoundQuestionOut, Standing
 from ..runtime import context, runtime
 from .host_keys_pages import cohost_link
-from .i18n import t
+from .i18n import current_language, t
 from .session_tokens import forget_token, remember_removal, remember_token, removal_for, token_for
 
 bp = Blueprint("pages", __name__)
@@ -409,8 +409,11 @@ def crowd_shares(round_: RoundOut, question: RoundQuestionOut) -> tuple[list[dic
             for c in round_.contenders], votes
 
 
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 101st, 111th."""
+def ordinal(n: int, language: str = "en") -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 101st, 111th; in German 1., 2., 3. (the
+    catalog cannot hold a rule per number, so the language's own rule is here)."""
+    if language == "de":
+        return f"{n}."
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
@@ -426,7 +429,7 @@ def standings_panel(state: GameState) -> dict:
         "top": standing_rows(board[:SCREEN_TOP], moved),
         "own_row": standing_rows([own], moved)[0] if own is not None and below else None,
         "more_ranked": max(0, len(board) - SCREEN_TOP - below),
-        "standing": None if own is None else {"ordinal": ordinal(own.rank), "of": len(board),
+        "standing": None if own is None else {"ordinal": ordinal(own.rank, current_language()), "of": len(board),
                                               "move": movement(own, moved)},
     }
 
