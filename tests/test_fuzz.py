@@ -105,7 +105,8 @@ class Game:
                          timeout=10).status_code == 201
         api = f"{base}/api/games/{self.code}"
         host = {"Authorization": f"Bearer {self.host}"}
-        self.player = http.post(f"{api}/players", json={"name": "Ana"}, timeout=10).json()["token"]
+        joined = http.post(f"{api}/players", json={"name": "Ana"}, timeout=10).json()
+        self.player, self.player_id = joined["token"], joined["id"]
         if stage != "lobby":
             assert http.post(f"{api}/rounds", json={"contenders": ["Serral", "Maru"]}, headers=host,
                              timeout=10).status_code == 201
@@ -162,7 +163,8 @@ def test_operation_survives_fuzzing(fuzzing, fuzz_server, http, route, caller):
     log_start = len(fuzz_server.log())
 
     strategies = [operation.as_strategy(mode) for mode in GenerationMode]
-    own = {"code": game.code, "slug": game.pack, "id": game.rejoin_id}  # real ones too, so requests get past the lookup
+    # real ones too, so requests get past the lookup
+    own = {"code": game.code, "slug": game.pack, "id": game.rejoin_id, "player_id": game.player_id}
     if route.path_params:
         strategies += [operation.as_strategy(mode, path_parameters={
             name: own[name] for name in route.path_params}) for mode in GenerationMode]
