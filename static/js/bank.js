@@ -43,14 +43,22 @@
     var target = packList(data.pack);
     if (target) insert(target, data.question, false);
   });
-  socket.on("questions_imported", function (data) {
+  function offerReload(message) {
     var notice = document.getElementById("bank-notice");
     if (!notice) return;
-    notice.textContent = _("%(count)s question(s) were imported.", { count: data.added }) + " ";
+    notice.textContent = message + " ";
     var link = document.createElement("a");
     link.href = window.location.href;
     link.textContent = _("Show them");
     notice.appendChild(link);
     notice.hidden = false;
+  }
+  socket.on("questions_imported", function (data) {
+    offerReload(_("%(count)s question(s) were imported.", { count: data.added }));
+  });
+  // live updates were interrupted (Redis was away): questions added meanwhile may be missing here;
+  // a reload shows them, but only when asked, so nothing typed into the form is lost
+  socket.on("resync", function () {
+    offerReload(_("Live updates were interrupted; questions added meanwhile may be missing."));
   });
 })();
