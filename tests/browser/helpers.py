@@ -175,8 +175,12 @@ def assert_same_document(page: Page) -> None:
 
 def leaderboard_rows(*rows: tuple[int, str, int]) -> list[re.Pattern]:
     """Row patterns for ``expect(table.locator("tbody tr")).to_have_text(...)``."""
-    return [re.compile(rf"^\s*{rank}\s*{re.escape(name)}(\s*\(you\))?\s*{points}\s*$")
+    return [re.compile(rf"^\s*{rank}\s*{MOVEMENT}\s*{re.escape(name)}(\s*\(you\))?\s*{points}\s*$")
             for rank, name, points in rows]
+
+
+# the movement cell once two rounds are scored (pages.movement): its sign, then its spoken label
+MOVEMENT = r"(?:[▲▼]\d+\s*(?:up|down) \d+|=\s*same place|new\s*new on the board)?"
 
 
 def expect_leaderboard(scope: Locator, *rows: tuple[int, str, int]) -> None:
