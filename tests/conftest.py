@@ -322,3 +322,17 @@ def start_server(migrated_db, instance_dir, tmp_path_factory):
 def live_server(start_server) -> LiveServer:
     """One real server for the whole session."""
     return start_server()
+
+
+@pytest.fixture(scope="module")
+def two_servers(start_server):
+    """Servers A and B on two ports, one PostgreSQL database and one Redis."""
+    for service in ("postgres", "redis"):
+        problem = service_problem(service)
+        need(problem is None, problem or "")
+    env = {"REDIS_URL": os.environ["REDIS_URL"]}
+    a, b = start_server(env=env), start_server(env=env)
+    assert a.port != b.port
+    yield {"A": a, "B": b}
+    a.stop()
+    b.stop()

@@ -8,7 +8,6 @@ Deadlines: a round is started with a timer, then its ``locks_at`` is moved to a 
 the database itself, where the rule lives, so no test waits for the timer to run down."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,6 @@ import pytest
 import socketio
 from sqlalchemy import create_engine, text
 
-from .conftest import need, service_problem
 from .test_multiprocess import Watcher, api, unique
 
 pytestmark = [pytest.mark.live, pytest.mark.requires_postgres]
@@ -146,18 +144,6 @@ def test_every_control_reaches_host_screen_and_phones(live_server, watchers):
     for watcher in (host, screen, ana):
         assert watcher.expect("round_cancelled")["state"] == "cancelled"
     assert night.act("POST", "rounds", {"contenders": ["A", "B"]})["number"] == 2
-
-
-@pytest.fixture(scope="module")
-def two_servers(start_server):
-    for service in ("postgres", "redis"):
-        problem = service_problem(service)
-        need(problem is None, problem or "")
-    env = {"REDIS_URL": os.environ["REDIS_URL"]}
-    a, b = start_server(env=env), start_server(env=env)
-    yield {"A": a, "B": b}
-    a.stop()
-    b.stop()
 
 
 @pytest.mark.requires_redis

@@ -7,7 +7,6 @@ receive every game event (and the bank's ``newquestion``); then the other way ro
 locally without PostgreSQL and Redis, never in CI."""
 from __future__ import annotations
 
-import os
 import queue
 import socket
 import uuid
@@ -16,8 +15,6 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import socketio
-
-from .conftest import need, service_problem
 
 pytestmark = [pytest.mark.live, pytest.mark.requires_postgres, pytest.mark.requires_redis]
 
@@ -64,20 +61,6 @@ class Watcher:
     def close(self) -> None:
         if self.client.connected:
             self.client.disconnect()
-
-
-@pytest.fixture(scope="module")
-def two_servers(start_server):
-    """Servers A and B on two ports, one PostgreSQL database and one Redis."""
-    for service in ("postgres", "redis"):
-        problem = service_problem(service)
-        need(problem is None, problem or "")
-    env = {"REDIS_URL": os.environ["REDIS_URL"]}
-    a, b = start_server(env=env), start_server(env=env)
-    assert a.port != b.port
-    yield {"A": a, "B": b}
-    a.stop()
-    b.stop()
 
 
 @pytest.fixture
