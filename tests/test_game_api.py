@@ -127,9 +127,9 @@ def test_create_game_title_is_optional(client):
     ({}, "Pick at least one question"),  # or a pack: both are optional on their own
     ({"question_ids": "1"}, "Question ids must be a list"),
     ({"question_ids": [1], "colour": "red"}, "Unknown field: colour"),
-    ({"question_ids": [2**31]}, "Question ids: Input should be less than or equal to 2147483647"),
-    ({"question_ids": [2**64]}, "Question ids: Input should be less than or equal to 2147483647"),
-    ({"question_ids": [0]}, "Question ids: Input should be greater than or equal to 1"),
+    ({"question_ids": [2**31]}, "Question ids must be at most 2147483647"),
+    ({"question_ids": [2**64]}, "Question ids must be at most 2147483647"),
+    ({"question_ids": [0]}, "Question ids must be at least 1"),
 ])
 def test_create_game_with_unknown_or_no_questions_is_400(client, body, message):
     new_questions(client, 1)

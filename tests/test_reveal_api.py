@@ -128,10 +128,10 @@ def test_the_leaderboard_is_paginated(client):
 
 
 @pytest.mark.parametrize("query, message", [
-    ("limit=0", "Limit: Input should be greater than or equal to 1"),
-    ("limit=1001", "Limit: Input should be less than or equal to 1000"),
+    ("limit=0", "Limit must be at least 1"),
+    ("limit=1001", "Limit must be at most 1000"),
     ("limit=ten", "Limit must be an integer"),
-    ("offset=-1", "Offset: Input should be greater than or equal to 0"),
+    ("offset=-1", "Offset must be at least 0"),
 ])
 def test_a_leaderboard_page_out_of_bounds_is_400(client, query, message):
     game = Game(client, questions=1, players=["Ana"])

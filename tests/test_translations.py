@@ -156,3 +156,11 @@ def test_scripts_get_their_texts_in_the_page(client):
     strings = json.loads(blob)
     assert strings and all(isinstance(v, str) and v for v in strings.values())
     assert set(LANGUAGES) == {"en", "de"}
+
+
+def test_a_number_out_of_range_is_explained_in_the_language_asked(client):
+    """Range errors (a 5-second timer, page 0) have our own words, not pydantic's English."""
+    english = client.get("/api/games/ABCD/leaderboard?limit=0").get_json()
+    assert english == {"errors": ["Limit must be at least 1"]}
+    german = client.get("/api/games/ABCD/leaderboard?limit=5000", headers={"Accept-Language": "de"})
+    assert "darf höchstens 1000 sein" in german.get_json()["errors"][0]

@@ -113,6 +113,10 @@ def validation_messages(exc) -> list[str]:
         elif kind == "too_short":
             message = _("%(label)s must have at least %(count)s items", label=label,
                         count=ctx["min_length"])
+        elif kind == "greater_than_equal":  # a number below its range (a timer of 5 seconds)
+            message = _("%(label)s must be at least %(limit)s", label=label, limit=ctx["ge"])
+        elif kind == "less_than_equal":
+            message = _("%(label)s must be at most %(limit)s", label=label, limit=ctx["le"])
         else:  # pydantic's own words (English only), after the field's name
             message = _("%(label)s: %(reason)s", label=label, reason=error["msg"]) if field else error["msg"]
         if message not in messages:
