@@ -7,19 +7,28 @@
   document.documentElement.classList.add("js");
   var NOT_SENT = _("Not sent: no connection. What you entered is kept here; send it again when you're back online.");
 
-  function say(form, text) {
-    var old = document.getElementById("form-errors");
-    if (old) old.remove();
+  // The error box a form shows (as the server renders _errors.html); live.js uses it too.
+  function errorBox(messages) {
     var box = document.createElement("div");
     box.className = "errors";
     box.id = "form-errors";
     box.setAttribute("role", "alert");
     box.tabIndex = -1;
     var list = document.createElement("ul");
-    var item = document.createElement("li");
-    item.textContent = text;
-    list.appendChild(item);
+    messages.forEach(function (text) {
+      var item = document.createElement("li");
+      item.textContent = text;
+      list.appendChild(item);
+    });
     box.appendChild(list);
+    return box;
+  }
+  window.callitErrorBox = errorBox;
+
+  function say(form, text) {
+    var old = document.getElementById("form-errors");
+    if (old) old.remove();
+    var box = errorBox([text]);
     form.insertBefore(box, form.firstChild);
     box.focus();
   }

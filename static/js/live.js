@@ -171,22 +171,6 @@
   // it is, with what was typed, and says so, instead of turning into the browser's offline
   // page. The answer (the page the form led to, or the form again with its errors) is
   // swapped in like any live update. Forms that handle themselves (`data-picks`) are left alone.
-  function problem(messages) {
-    var box = document.createElement("div");
-    box.className = "errors";
-    box.id = "form-errors";
-    box.setAttribute("role", "alert");
-    box.tabIndex = -1;
-    var list = document.createElement("ul");
-    messages.forEach(function (text) {
-      var item = document.createElement("li");
-      item.textContent = text;
-      list.appendChild(item);
-    });
-    box.appendChild(list);
-    return box;
-  }
-
   root.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.hasAttribute("data-picks") || event.defaultPrevented) return;
@@ -218,7 +202,7 @@
         // above the card holding the form, where the server puts a form's errors too
         var card = form;
         while (card.parentNode !== root) card = card.parentNode;
-        errors = problem(messages);
+        errors = window.callitErrorBox(messages);  // forms.js
         root.insertBefore(errors, card);
         errorsIndex = Array.prototype.indexOf.call(root.children, errors);
         errors.focus();
