@@ -1062,8 +1062,8 @@ def test_events_of_a_game_go_to_its_own_room_only(ctx, events):
     start(ctx, a)
     join(ctx, b, "Bo")
     assert [(room, name) for room, name, _ in events.sent] == [
-        (game_room(a.code), "player_joined"), (game_room(a.code), "round_started"),
-        (game_room(b.code), "player_joined")]
+        (watch_room(a.code), "player_joined"), (game_room(a.code), "round_started"),
+        (watch_room(b.code), "player_joined")]
     assert events.sent[0][2] == {"id": a.ids["Ana"], "name": "Ana", "score": 0}
 
 

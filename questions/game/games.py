@@ -160,7 +160,8 @@ def join_game(ctx, request: JoinGame) -> PlayerCreated:
     player = Player(game_id=game.id, name=request.name, name_key=name_key(request.name),
                     token_hash=hash_token(token), joined_at=ctx.clock())
     ctx.insert(player, refused=Unprocessable(_("Name is already taken")))
-    ctx.emit(game_room(game.code), "player_joined", PlayerOut(id=player.id, name=player.name,
+    # to the host and screens only: a lobby of N filling up would otherwise send N² frames
+    ctx.emit(watch_room(game.code), "player_joined", PlayerOut(id=player.id, name=player.name,
                                                               score=0).model_dump(mode="json"))
     return PlayerCreated(id=player.id, name=player.name, code=game.code, token=token)
 
