@@ -24,7 +24,7 @@ from .core.errors import ServiceError, as_service_error
 from .core.events import EventSink, SocketIOEvents
 from .core.extensions import csrf, db, migrate
 from .core.i18n import _
-from .database import Deadline, deadline, engine_options
+from .database import Deadline, deadline, engine_options, ping_after_idle
 from .game import picks
 from .limiter import DatabaseCounter, FallbackCounter, Limiter, RedisCounter
 from .runtime import Runtime, ThrottledEvents
@@ -59,10 +59,13 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    if settings.database_url.startswith("sqlite"):
-        with app.app_context():
+    with app.app_context():
+        if settings.database_url.startswith("sqlite"):
             event.listen(db.engine, "connect", _sqlite_connect)
             event.listen(db.engine, "begin", _sqlite_begin)
+        else:
+            for engine in db.engines.values():
+                ping_after_idle(engine)
 
     socketio = SocketIO(app, async_mode=settings.async_mode,
                         client_manager=client_manager(settings.redis_url, settings.redis_channel),

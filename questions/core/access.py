@@ -7,7 +7,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from .errors import Forbidden, NotFound, Unauthorized
 from .i18n import _
@@ -105,6 +106,10 @@ def authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
     """The game named by ``code`` and who is calling, if ``required`` lets them; else 401/403."""
     if not isinstance(required, Auth):  # "host" is no Auth: fail closed rather than guess
         raise TypeError(f"authorize takes an Auth, not {required!r}")
+    if required is Auth.PLAYER and ctx.token:
+        found = _open_game_of_player(ctx, code, ctx.token)
+        if found is not None:
+            return found
     game = _find_game_counting_misses(ctx, code)
     if required is Auth.PUBLIC:
         return game, ANONYMOUS  # a token is neither needed nor looked at
@@ -119,6 +124,34 @@ def authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
         raise Forbidden(_("Only the host of this game may do this") if required.value == "host"
                     else _("Only the player of this game may do this"))
     return game, caller
+
+
+# Built once (building the statement per call cost as much as running it), and only the
+# columns a pick uses: loading two full ORM rows per pick was most of this lookup's cost.
+_PLAYER_AND_GAME = (select(Player.id, Player.name, Player.game_id, Game.code, Game.status, Game.created_at)
+                    .join(Game, Game.id == Player.game_id).where(Player.token_hash == bindparam("digest")))
+
+
+def _open_game_of_player(ctx, code: str, token: str) -> tuple[Game, Caller] | None:
+    """A player's call on their own open game, the crowd's hot path (every pick): the player and
+    the game in one indexed lookup instead of two. Anything else (another game, an ended one, a
+    host's token, an unknown token) answers None, and ``authorize`` takes the general way, which
+    gives each its answer.
+
+    The game and player come back detached, with only the looked-up columns loaded: reading any
+    other attribute of them raises (DetachedInstanceError) instead of quietly querying, so a use
+    case that needs more must read it itself."""
+    if ctx.limiter is not None:
+        ctx.limiter.before_lookup(ctx.client_ip)
+    row = ctx.db.connection().execute(_PLAYER_AND_GAME, {"digest": hash_token(token)}).first()
+    # open codes are unique (uq_games_open_code): such a game is the one ``find_game`` answers
+    if row is None or row.status != GameStatus.OPEN or row.code != normalise_code(code):
+        return None
+    game = Game(id=row.game_id, code=row.code, status=GameStatus(row.status), created_at=row.created_at)
+    player = Player(id=row.id, name=row.name, game_id=row.game_id)
+    make_transient_to_detached(game)
+    make_transient_to_detached(player)
+    return game, Caller("player", player)
 
 
 def code_for_token(db, token: str) -> str | None:

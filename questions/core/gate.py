@@ -20,6 +20,9 @@ from sqlalchemy import text
 PICK_GATE = 0x7069636B
 
 
+_ENTER = text("SELECT pg_advisory_xact_lock_shared(:gate, :game)")
+
+
 def _postgres(db) -> bool:
     return db.get_bind().dialect.name == "postgresql"
 
@@ -27,8 +30,8 @@ def _postgres(db) -> bool:
 def enter(db, game_id: int) -> None:
     """Pass the game's gate for a pick (waits while the host holds it closed)."""
     if _postgres(db):
-        db.execute(text("SELECT pg_advisory_xact_lock_shared(:gate, :game)"),
-                   {"gate": PICK_GATE, "game": game_id})
+        # on the session's connection: the ORM's execute machinery is not needed for this
+        db.connection().execute(_ENTER, {"gate": PICK_GATE, "game": game_id})
 
 
 def close(db, game_id: int) -> None:
