@@ -69,6 +69,9 @@ class Settings:
     address_event_burst: int = 1000
     address_events_per_second: float = 400.0
     db_timeout_seconds: float = 5.0  # connect, statement and lock timeout (see questions/database.py)
+    # how long a request may queue for a pooled connection: a burst of a crowd's picks queues
+    # there while the CPU works through it (a refusal would only make every phone retry)
+    db_pool_wait_seconds: float = 15.0
     # a connection must send a complete request head, and an Engine.IO session its Socket.IO
     # connect, within this many seconds, or it is closed
     idle_timeout_seconds: float = 10.0
@@ -103,6 +106,7 @@ class Settings:
             "address_event_burst": int(env.get("ADDRESS_EVENT_BURST", "1000")),
             "address_events_per_second": float(env.get("ADDRESS_EVENTS_PER_SECOND", "400")),
             "db_timeout_seconds": float(env.get("DB_TIMEOUT_SECONDS", "5")),
+            "db_pool_wait_seconds": float(env.get("DB_POOL_WAIT_SECONDS", "15")),
             "idle_timeout_seconds": float(env.get("IDLE_TIMEOUT_SECONDS", "10")),
             "secure_cookies": _flag(env.get("SECURE_COOKIES")),
             "host_pool_size": int(env.get("HOST_POOL_SIZE", "2")),

@@ -16,7 +16,10 @@ from collections.abc import Iterator
 CLIENT_GRACE_SECONDS = 2.0
 
 
-def engine_options(url: str, timeout: float) -> dict:
+def engine_options(url: str, timeout: float, pool_wait: float | None = None) -> dict:
+    """``pool_wait``: how long a request may queue for a pooled connection (``timeout`` if None).
+    A crowd's burst of picks queues there while the CPU works through it, so it is longer than
+    ``timeout``; it still bounds how long a request waits when every connection is stuck."""
     if url.startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False, "timeout": timeout}}
     ms = int(timeout * 1000)
@@ -24,7 +27,7 @@ def engine_options(url: str, timeout: float) -> dict:
         # no pool_pre_ping: a round trip before every use was a fifth of a pick's CPU; see
         # ping_after_idle, which the factory installs
         "pool_size": 10, "max_overflow": 20,
-        "pool_timeout": timeout,  # waiting for a free connection is bounded too
+        "pool_timeout": timeout if pool_wait is None else pool_wait,  # bounded too
         "connect_args": {
             "connect_timeout": max(1, int(timeout)),
             # a statement or a row lock waits at most this long; a transaction left open by a

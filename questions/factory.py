@@ -44,7 +44,8 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url, settings.db_timeout_seconds),
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url, settings.db_timeout_seconds,
+                                                 settings.db_pool_wait_seconds),
         SQLALCHEMY_BINDS=_host_bind(settings),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         SESSION_COOKIE_HTTPONLY=True,
@@ -106,6 +107,16 @@ class HttpsAwareSessions(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app) -> bool:
         return self.always_secure or super().get_cookie_secure(app) or request.is_secure
+
+    def get_signing_serializer(self, app):
+        """Flask builds the serializer anew for every request, and Flask-SocketIO opens the
+        session for every Socket.IO event: a tenth of a pick's CPU. Built again only when the
+        keys change."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        kept = self.__dict__.get("_serializer")
+        if kept is None or kept[0] != keys:
+            kept = self._serializer = (keys, super().get_signing_serializer(app))
+        return kept[1]
 
 
 class UnsortedJSON(DefaultJSONProvider):
@@ -181,7 +192,8 @@ def _host_bind(settings: Settings) -> dict:
     an old snapshot."""
     if settings.database_url.startswith("sqlite") or settings.host_pool_size <= 0:
         return {}
-    options = engine_options(settings.database_url, settings.db_timeout_seconds)
+    options = engine_options(
+        settings.database_url, settings.db_timeout_seconds, settings.db_pool_wait_seconds)
     return {HOST_BIND: {**options, "url": settings.database_url,
                         "pool_size": settings.host_pool_size, "max_overflow": settings.host_pool_size}}
 

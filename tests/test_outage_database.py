@@ -31,8 +31,9 @@ from .test_live_game import Api, LiveGame, Phone
 pytestmark = [pytest.mark.live, pytest.mark.outage]
 
 DB_TIMEOUT = 1  # the server's DB_TIMEOUT_SECONDS here, so a frozen database costs little
-# the worst case on a frozen database: a pooled connection's pre-ping waits out the timeout (+ the
-# wait callback's 2 s grace), then so does a fresh connection; + slack for a busy machine
+# the worst case on a frozen database (DB_POOL_WAIT_SECONDS is as short): the ping of a pooled
+# connection idle for over a second waits out the timeout (+ the wait callback's 2 s grace),
+# then so does a fresh connection; + slack for a busy machine
 BOUND = 2 * (DB_TIMEOUT + 2) + 3
 # bodies for the routes the authorization matrix does not cover (it needs no game)
 BODIES = {
@@ -69,6 +70,7 @@ def private_db(instance_dir):
 def server(private_db, start_server):
     return start_server(env={"DATABASE_URL": private_db.url, "REDIS_URL": "",
                              "DB_TIMEOUT_SECONDS": str(DB_TIMEOUT),
+                             "DB_POOL_WAIT_SECONDS": str(DB_TIMEOUT),
                              "RATE_LIMIT_CREATE_PER_MINUTE": "1000"})
 
 
