@@ -74,8 +74,13 @@ class Phone:
 class Swarm:
     """Connects phones to one server and keeps them reading."""
 
-    def __init__(self, base_url: str, measure: tuple[str, ...] = ("round_started",)):
+    def __init__(self, base_url: str, measure: tuple[str, ...] = ("round_started",),
+                 sources: list[str] | None = None):
+        """``sources``: local addresses the phones connect from, taken in turn (behind nginx's
+        ip_hash, one per app process spreads the phones over them); default: the system's."""
         self.base_url = base_url
+        self.sources = sources or [None]
+        self.sessions: list[aiohttp.ClientSession] = []
         self.ws_url = base_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         self.measure = set(measure)
         self.arrivals = Arrivals()
@@ -83,19 +88,26 @@ class Swarm:
         self.errors: list[str] = []
         self.session: aiohttp.ClientSession | None = None
         self.phones: list[Phone] = []
+        self.connects = 0
 
     async def __aenter__(self):
-        connector = aiohttp.TCPConnector(limit=0, force_close=False)
-        self.session = aiohttp.ClientSession(connector=connector,
-                                             timeout=aiohttp.ClientTimeout(total=120))
+        for source in self.sources:
+            connector = aiohttp.TCPConnector(limit=0, force_close=False,
+                                             local_addr=(source, 0) if source else None)
+            self.sessions.append(aiohttp.ClientSession(connector=connector,
+                                                       timeout=aiohttp.ClientTimeout(total=120)))
+        self.session = self.sessions[0]
         return self
 
     async def __aexit__(self, *exc):
         await self.close_all()
-        await self.session.close()
+        for session in self.sessions:
+            await session.close()
 
     async def connect(self, phone: Phone, timeout: float = 60) -> None:
-        phone.ws = await self.session.ws_connect(self.ws_url, max_msg_size=0, autoping=True,
+        session = self.sessions[self.connects % len(self.sessions)]
+        self.connects += 1
+        phone.ws = await session.ws_connect(self.ws_url, max_msg_size=0, autoping=True,
                                                  heartbeat=None, timeout=aiohttp.ClientWSTimeout(
                                                      ws_receive=None, ws_close=10))
         opening = await asyncio.wait_for(phone.ws.receive(), timeout)

@@ -1,0 +1,154 @@
+"""Callit scaled out for the bench: ``deploy/run-local.sh K`` (K app processes behind nginx,
+sharing PostgreSQL and Redis), driven by ``bench.run --processes K`` exactly like one server.
+
+nginx sends each client address to one process (``ip_hash`` on the first three octets, see
+deploy/nginx.conf); the bench's phones all come from 127.0.0.1, so the deployment finds one
+loopback address per process (``sources``) and the phones connect from them in turn, as a real
+audience comes from many addresses. The server's CPU, the time it waited for a CPU and its RSS
+are summed over the K app processes; nginx's CPU is reported apart."""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import aiohttp
+
+from questions.serving import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def schedstat(pids: list[int], field: int) -> float:
+    """Seconds summed over every thread of ``pids`` from /proc/<pid>/task/*/schedstat
+    (nanoseconds: run time is field 0, time spent waiting for a CPU field 1)."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:  # the process is gone
+            continue
+        for task in tasks:
+            try:
+                total += int((task / "schedstat").read_text().split()[field])
+            except (OSError, IndexError, ValueError):  # a thread that just ended
+                pass
+    return total / 1e9
+
+
+def listening_pid(port: int) -> int:
+    """The process listening on 127.0.0.1:``port`` (``ss -ltnp``)."""
+    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True,
+                         timeout=10).stdout
+    found = re.search(r"pid=(\d+)", out)
+    if found is None:
+        raise RuntimeError(f"nothing listens on port {port}: {out!r}")
+    return int(found.group(1))
+
+
+class Deployment:
+    """The same interface as ``bench.run.Server``: url, wait_healthy, cpu_seconds,
+    cpu_wait_seconds, rss_bytes, start_profiler / stop_profiler (the first app process), stop."""
+
+    def __init__(self, processes: int, env: dict[str, str], log_dir: Path):
+        self.processes = processes
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.backends = [free_port() for _ in range(processes)]
+        self.run_dir = log_dir / f"deploy-{self.port}"
+        self.run_dir.mkdir(parents=True)
+        self.log_path = self.run_dir / "run-local.log"
+        env = dict(env, LISTEN=f"127.0.0.1:{self.port}", BACKEND_PORTS=" ".join(map(str, self.backends)),
+                   RUN_DIR=str(self.run_dir), MIGRATE="0", PYTHON=env.get("PYTHON", str(ROOT / ".venv/bin/python")))
+        env.pop("PORT", None)
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(["bash", str(ROOT / "deploy" / "run-local.sh"), str(processes)],
+                                        cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.app_pids: list[int] = []
+        self.nginx_pids: list[int] = []
+        self.sources: list[str] = []
+        self.profiler: subprocess.Popen | None = None
+
+    async def wait_healthy(self, session: aiohttp.ClientSession, timeout: float = 120) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"run-local.sh exited {self.process.returncode}: "
+                                   f"{self.log_path.read_text(errors='replace')[-3000:]}")
+            try:
+                async with session.get(f"{self.url}/healthz") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+        else:
+            raise RuntimeError(f"deployment not healthy after {timeout}s: {self.log_path.read_text()[-3000:]}")
+        self.app_pids = [listening_pid(port) for port in self.backends]
+        master = int((self.run_dir / "nginx.pid").read_text())
+        children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+        self.nginx_pids = [master, *map(int, children)]
+        self.sources = await self._one_source_per_backend()
+
+    async def _one_source_per_backend(self) -> list[str]:
+        """A loopback address nginx sends to each app process (its X-Upstream header)."""
+        found: dict[str, str] = {}
+        for k in range(1, 255):
+            source = f"127.0.{k}.1"
+            connector = aiohttp.TCPConnector(local_addr=(source, 0))
+            async with aiohttp.ClientSession(connector=connector) as probe:
+                async with probe.get(f"{self.url}/healthz") as response:
+                    found.setdefault(response.headers.get("X-Upstream", ""), source)
+            if len(found) == self.processes:
+                return list(found.values())
+        raise RuntimeError(f"no client address reached every process: {found}")
+
+    def rss_bytes(self) -> int:
+        total = 0
+        for pid in self.app_pids:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * PAGE_SIZE
+        return total
+
+    def cpu_seconds(self) -> float:
+        return schedstat(self.app_pids, 0)
+
+    def cpu_wait_seconds(self) -> float:
+        return schedstat(self.app_pids, 1)
+
+    def nginx_cpu_seconds(self) -> float:
+        return schedstat(self.nginx_pids, 0)
+
+    async def start_profiler(self, path: Path | None, py_spy: str) -> None:
+        if path is None:
+            return
+        self.profiler = subprocess.Popen([py_spy, "record", "-p", str(self.app_pids[0]), "-r", "200",
+                                          "-f", "raw", "-o", str(path)], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        await asyncio.sleep(1)
+
+    def stop_profiler(self) -> None:
+        if self.profiler is not None and self.profiler.poll() is None:
+            self.profiler.send_signal(signal.SIGINT)
+            try:
+                self.profiler.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.profiler.kill()
+        self.profiler = None
+
+    def stop(self) -> None:
+        self.stop_profiler()
+        if self.process.poll() is None:
+            self.process.terminate()  # run-local.sh stops nginx and the app processes
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
