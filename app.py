@@ -96,7 +96,7 @@ def serve(listener, max_connections: int, idle_timeout: float) -> None:
 def main() -> None:
     socketio = app.extensions["socketio"]
     start_deadline_task(app)  # timed rounds lock on time, whichever process is up
-    if socketio.server.eio.async_mode != "eventlet":  # ASYNC_MODE=threading: Werkzeug's server
+    if socketio.async_mode != "eventlet":  # ASYNC_MODE=threading: Werkzeug's server
         socketio.run(app, host=settings.host, port=settings.port, log_output=False)
         return
     listener = bind(settings.host, settings.port)  # first: a busy port is refused at once

@@ -27,9 +27,10 @@ from .core.i18n import _
 from .database import Deadline, deadline, engine_options, ping_after_idle
 from .game import picks
 from .limiter import DatabaseCounter, FallbackCounter, Limiter, RedisCounter
+from .messagequeue import client_manager
 from .runtime import Runtime, ThrottledEvents
 from .runtime import runtime as runtime_of_app
-from .socketio_internals import JsonPacket, client_manager
+from .socketio_internals import JsonPacket
 from .web import host_keys_pages, i18n, json_api, pages, rejoin_pages, sockets
 from .web.socket_guard import SocketGuard
 
@@ -68,12 +69,12 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
             for engine in db.engines.values():
                 ping_after_idle(engine)
 
-    socketio = SocketIO(app, async_mode=settings.async_mode,
-                        client_manager=client_manager(settings.redis_url, settings.redis_channel),
+    manager = client_manager(settings.redis_url, settings.redis_channel)
+    socketio = SocketIO(app, async_mode=settings.async_mode, client_manager=manager,
                         max_http_buffer_size=settings.max_body_bytes, serializer=JsonPacket,
                         logger=False, engineio_logger=False)
     SocketGuard(socketio.server, settings).install()
-    events = events or ThrottledEvents(SocketIOEvents(socketio), socketio, THROTTLED_EVENTS,
+    events = events or ThrottledEvents(SocketIOEvents(socketio, manager), socketio, THROTTLED_EVENTS,
                                        merge=FOLDED_EVENTS)
     app.extensions["callit"] = Runtime(settings=settings, events=events,
                                        clock=clock, socketio=socketio, limiter=_limiter(settings),

@@ -1,15 +1,97 @@
-"""What questions/socketio_internals.py relies on in python-socketio, pinned down: when an
-upgrade changes any of it, these fail and say what moved (rather than Callit silently losing
-its Redis head start, its picks_updated throttle scaling or its JSON-only packets)."""
+"""What questions/socketio_internals/ relies on in python-socketio and python-engineio, pinned
+down: when an upgrade changes any of it, these fail and say what moved (rather than Callit
+silently losing its socket guard, its Redis head start and resync, its picks_updated throttle
+scaling, its room disconnects or its JSON-only packets).
+
+Where cheap, a tiny real server is driven in-process: Engine.IO long-polling through werkzeug's
+test client goes the whole way from HTTP request to handler and back."""
 from __future__ import annotations
 
+import inspect
+import json
+import threading
+import time
+
 import pytest
+import redis
 import socketio
 from flask import Flask
 from flask_socketio import SocketIO, join_room
 from socketio import packet
 
-from questions.socketio_internals import JsonPacket, local_sockets, start_message_queue
+from questions import socketio_internals as internals
+from questions.messagequeue import ResyncingRedisManager
+from questions.socketio_internals import JsonPacket, LocalManager, RedisManager, local_sockets
+
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # refused at once; constructing never connects
+
+# ---------------------------------------------------------------- the shapes relied on
+
+SIGNATURES = [
+    (socketio.Server, "_handle_event", "(self, eio_sid, namespace, id, data)"),
+    (socketio.Server, "_handle_event_internal", "(self, server, sid, eio_sid, data, namespace, id)"),
+    (socketio.Server, "_handle_eio_connect", "(self, eio_sid, environ)"),
+    (socketio.Server, "_handle_eio_disconnect", "(self, eio_sid, reason)"),
+    (socketio.Server, "_send_packet", "(self, eio_sid, pkt)"),
+    (socketio.Manager, "sid_from_eio_sid", "(self, eio_sid, namespace)"),
+    (socketio.Manager, "get_participants", "(self, namespace, room)"),
+    (socketio.PubSubManager, "_publish", "(self, data)"),
+    (socketio.PubSubManager, "_handle_close_room", "(self, message)"),
+    (socketio.RedisManager, "_redis_connect", "(self)"),
+    (socketio.RedisManager, "_redis_listen_with_retries", "(self)"),
+]
+
+
+@pytest.mark.parametrize(("owner", "name", "expected"), SIGNATURES,
+                         ids=[f"{owner.__name__}.{name}" for owner, name, _ in SIGNATURES])
+def test_the_private_methods_relied_on_keep_their_signatures(owner, name, expected):
+    method = getattr(owner, name, None)
+    assert callable(method), f"python-socketio's {owner.__name__}.{name} is gone"
+    found = str(inspect.signature(method))
+    assert found == expected, f"python-socketio's {owner.__name__}.{name} is now {found}, not {expected}"
+
+
+def test_the_public_methods_relied_on_take_what_they_are_given():
+    assert "ignore_queue" in inspect.signature(socketio.Server.disconnect).parameters, \
+        "Server.disconnect no longer takes ignore_queue (disconnect_local)"
+    init = inspect.signature(socketio.RedisManager.__init__).parameters
+    assert {"url", "channel", "redis_options"} <= set(init), f"RedisManager({', '.join(init)})"
+
+
+def test_the_server_keeps_what_the_door_reads_as_attributes():
+    server = socketio.Server(async_mode="threading")
+    assert server.manager_initialized is False, "Server.manager_initialized is gone"
+    assert callable(server.manager.initialize)
+    assert set(server.reserved_events) >= {"connect", "disconnect"}, "Server.reserved_events moved"
+    assert server.environ == {} and server.handlers == {}, "Server.environ / Server.handlers moved"
+    assert server.packet_class is packet.Packet, "Server.packet_class moved"
+    assert server.manager.server is server, "a client manager no longer knows its server"
+
+
+def test_engineio_keeps_the_bound_methods_it_was_given():
+    """Why watch_sessions registers its wrappers with Engine.IO too: replacing the methods on
+    the instance alone would not reach the handlers Engine.IO already holds."""
+    server = socketio.Server(async_mode="threading")
+    assert server.eio.handlers.get("connect") == server._handle_eio_connect
+    assert server.eio.handlers.get("disconnect") == server._handle_eio_disconnect
+
+
+def test_callits_names_on_the_managers_are_not_python_socketios():
+    """The managers add hooks and state of their own: none may shadow (or be shadowed by) a
+    name python-socketio gives its managers; the overrides are exactly the ones relied on."""
+    overrides = {"_publish", "_redis_connect", "_redis_listen_with_retries", "_handle_close_room"}
+    theirs = set(dir(socketio.RedisManager))
+    for cls in (RedisManager, ResyncingRedisManager, LocalManager):
+        ours = {name for name in vars(cls) if not (name.startswith("__") and name.endswith("__"))}
+        assert ours & theirs <= overrides, f"{cls.__name__} shadows python-socketio's {ours & theirs - overrides}"
+    plain = socketio.RedisManager(UNREACHABLE_REDIS, channel="x")
+    added = set(vars(ResyncingRedisManager(UNREACHABLE_REDIS, "x"))) - set(vars(plain))
+    assert not added & set(dir(plain)), f"python-socketio now has {added & set(dir(plain))}"
+    assert {"redis", "pubsub", "connected", "redis_url", "redis_options", "channel", "json",
+            "host_id"} <= set(dir(plain)), "the Redis manager's attributes moved"
+
+
+# ---------------------------------------------------------------- packets
 
 
 def test_packets_look_for_binary_data_only_when_the_class_says_so():
@@ -26,10 +108,16 @@ def test_the_app_server_encodes_with_json_packets(app):
         "SocketIO(serializer=...) no longer becomes the server's packet_class"
 
 
-def test_the_server_initialises_its_manager_lazily_behind_a_flag():
-    server = socketio.Server(async_mode="threading")
-    assert server.manager_initialized is False, "Server.manager_initialized is gone"
-    assert callable(server.manager.initialize)
+# ---------------------------------------------------------------- a tiny real server
+
+
+def eventually(condition, timeout: float = 5.0) -> None:
+    """Wait for what a background thread of the server does (python-engineio hands every
+    message to one)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def make_socketio(**kwargs) -> tuple[Flask, SocketIO]:
@@ -40,7 +128,121 @@ def make_socketio(**kwargs) -> tuple[Flask, SocketIO]:
     def join(room):
         join_room(room)
 
+    @io.on("echo")
+    def echo(value):
+        return value
+
     return app, io
+
+
+class Polling:
+    """One Engine.IO session over long-polling, in-process: real requests through Flask-SocketIO's
+    middleware, python-engineio and python-socketio."""
+
+    def __init__(self, app: Flask):
+        self.http = app.test_client()
+        opened = self.http.get("/socket.io/?EIO=4&transport=polling").get_data(as_text=True)
+        assert opened.startswith("0"), opened
+        self.eio_sid = json.loads(opened[1:])["sid"]
+        self.url = f"/socket.io/?EIO=4&transport=polling&sid={self.eio_sid}"
+
+    def send(self, socketio_packet: str) -> None:
+        assert self.http.post(self.url, data="4" + socketio_packet).status_code == 200
+
+    def receive(self) -> list[str]:
+        """What the server sent since (waits for something to arrive)."""
+        return self.http.get(self.url).get_data(as_text=True).split("\x1e")
+
+    def connect(self) -> None:
+        self.send("0")
+        assert self.receive()[0].startswith("40"), "no Socket.IO connect answer"
+
+    def close(self) -> None:
+        self.http.post(self.url, data="1")  # Engine.IO close from the client
+
+
+def test_gated_events_reach_their_handler_only_when_admitted():
+    app, io = make_socketio()
+    seen, finished = [], []
+
+    def admit(eio_sid, namespace, id, data):
+        seen.append((eio_sid, namespace, id, data))
+        return data[1] != "refused"
+
+    internals.gate_events(io.server, admit, finished.append)
+    client = Polling(app)
+    client.connect()
+    client.send('21["echo","refused"]')
+    client.send('22["echo","hello"]')
+    assert client.receive() == ['432["hello"]'], "an admitted event's handler did not answer"
+    eventually(lambda: len(seen) == 2 and finished)
+    assert sorted(seen, key=lambda event: event[2]) == [
+        (client.eio_sid, "/", 1, ["echo", "refused"]), (client.eio_sid, "/", 2, ["echo", "hello"])], \
+        "Server._handle_event no longer receives every event through the instance attribute"
+    time.sleep(0.05)
+    assert finished == [client.eio_sid], \
+        "Server._handle_event_internal is no longer called (once per handler run) through the instance attribute"
+
+
+def test_an_ack_is_sent_without_a_handler():
+    app, io = make_socketio()
+
+    def refuse(eio_sid, namespace, id, data):
+        internals.send_ack(io.server, eio_sid, namespace, id, [{"ok": False, "status": 404}])
+        return False
+
+    internals.gate_events(io.server, refuse, lambda eio_sid: None)
+    client = Polling(app)
+    client.connect()
+    client.send('27["nope"]')
+    assert client.receive() == ['437[{"ok":false,"status":404}]'], \
+        "Server._send_packet with a packet_class ACK no longer reaches the client"
+
+
+def test_what_the_guard_reads_about_an_engineio_session():
+    app, io = make_socketio()
+    opened, closed = [], []
+    internals.watch_sessions(io.server, opened.append, closed.append)
+    client = Polling(app)
+    sid = client.eio_sid
+    assert opened == [sid], "Engine.IO's connect handler no longer reaches _handle_eio_connect's wrapper"
+    assert internals.session_open(io.server, sid)
+    assert internals.remote_address(io.server, sid) == "127.0.0.1", "Server.environ[eio_sid] moved"
+    assert internals.remote_address(io.server, "unknown") == "-"
+    assert internals.eio_sid_to_sid(io.server, sid) is None, "sid_from_eio_sid before connect"
+    client.connect()
+    assert internals.eio_sid_to_sid(io.server, sid) is not None, "sid_from_eio_sid after connect"
+    client.close()
+    eventually(lambda: closed)
+    assert closed == [sid], "Engine.IO's disconnect handler no longer reaches the wrapper"
+    assert not internals.session_open(io.server, sid), "Server.environ keeps closed sessions"
+
+
+def test_close_session_closes_one_that_never_connected():
+    app, io = make_socketio()
+    client = Polling(app)
+    received: list = []
+    polling = threading.Thread(target=lambda: received.extend(client.receive()), daemon=True)
+    polling.start()
+    time.sleep(0.2)  # the poll waits (else the session is gone before the client asks)
+    # over polling, python-engineio's close then waits for ever on its queue: not in this thread
+    threading.Thread(target=internals.close_session, args=(io.server, client.eio_sid),
+                     daemon=True).start()
+    polling.join(5)
+    assert received == ["1"], "Engine.IO did not send its close packet"
+    assert not internals.session_open(io.server, client.eio_sid)
+
+
+def test_handlers_and_reserved_events_are_told_apart():
+    _app, io = make_socketio()
+    assert internals.has_handler(io.server, "/", "echo"), "Server.handlers[namespace][event] moved"
+    assert not internals.has_handler(io.server, "/", "nope")
+    assert not internals.has_handler(io.server, "/other", "echo")
+    assert internals.is_reserved_event(io.server, "connect")
+    assert not internals.is_reserved_event(io.server, "echo")
+
+
+# ---------------------------------------------------------------- rooms
 
 
 def test_local_sockets_counts_this_processs_sockets_in_a_room():
@@ -60,27 +262,7 @@ def test_local_sockets_is_zero_before_the_server_exists():
     assert local_sockets(SocketIO(), "game:ACDE") == 0
 
 
-def test_without_a_message_queue_starting_it_is_immediate():
-    _app, io = make_socketio()
-    assert start_message_queue(io) is True
-    assert io.server.manager_initialized is True
-
-
-@pytest.mark.requires_redis
-def test_the_redis_queue_is_subscribed_before_the_first_connection(redis_url):
-    _app, io = make_socketio(message_queue=redis_url, channel="callit-internals-test")
-    try:
-        assert start_message_queue(io, timeout=10) is True, \
-            "the Redis manager's pubsub never reported subscribed"
-        assert io.server.manager.pubsub.subscribed
-        assert start_message_queue(io) is True  # once only: the flag is set
-    finally:
-        io.server.manager.pubsub.unsubscribe()
-
-
 def test_disconnect_room_disconnects_this_processs_sockets_in_the_room():
-    from questions.socketio_internals import LocalManager
-
     app, io = make_socketio(client_manager=LocalManager())
     inside, other = io.test_client(app), io.test_client(app)
     inside.emit("join", "player:7")
@@ -95,16 +277,11 @@ def test_the_queue_carries_close_room_to_every_process_through_one_handler():
     """disconnect_room rides on close_room: every process's listener must hand a close_room
     message (extra keys and all) to ``_handle_close_room``, and a manager must publish with
     ``_publish``."""
-    import inspect
-
-    from questions.socketio_internals import RedisManager
-
     listener = inspect.getsource(socketio.PubSubManager._thread)
     assert "_handle_close_room(data)" in listener, "the listener no longer dispatches close_room"
-    assert callable(getattr(socketio.PubSubManager, "_publish", None))
     assert "host_id" in inspect.getsource(socketio.PubSubManager.close_room)
 
-    manager = RedisManager("redis://127.0.0.1:1/0", "x")  # never connects here
+    manager = RedisManager(UNREACHABLE_REDIS, "x", timeout=0.5, retry=0.5)
     published, handled = [], []
     manager._publish = published.append
     manager.get_participants = lambda namespace, room: iter([("sid-1", "eio-1")])
@@ -115,3 +292,90 @@ def test_the_queue_carries_close_room_to_every_process_through_one_handler():
     assert handled == [("sid-1", "/", True)]
     assert published == [{"method": "close_room", "room": "player:7", "namespace": "/",
                           "host_id": manager.host_id, "disconnect": True}]
+
+
+# ---------------------------------------------------------------- the Redis manager
+
+
+class StopListening(Exception):
+    pass
+
+
+class Recording(RedisManager):
+    def __init__(self, url: str = UNREACHABLE_REDIS):
+        super().__init__(url, "callit-internals-test", timeout=0.5, retry=0.01)
+        self.told: list = []
+        self.allow = True
+
+    def may_publish(self) -> bool:
+        self.told.append("asked")
+        return self.allow
+
+    def publish_failed(self, exc: Exception) -> None:
+        self.told.append(("failed", type(exc).__name__))
+
+    def subscription_lost(self, exc: Exception) -> None:
+        self.told.append(("lost", type(exc).__name__))
+        raise StopListening  # the listener would retry for ever
+
+
+def test_every_emit_is_published_through_the_hooks():
+    manager = Recording()
+    SocketIO(Flask(__name__), async_mode="threading", client_manager=manager)  # sets manager.server
+    manager.allow = False
+    manager.emit("resync", {}, namespace="/")
+    assert manager.told == ["asked"], "a manager's emit no longer publishes through _publish"
+    manager.allow = True
+    manager.emit("resync", {}, namespace="/")
+    assert manager.told[1:] == ["asked", ("failed", "ConnectionError")]
+    assert manager.connected is False
+    with pytest.raises(redis.ConnectionError):
+        manager.ping()
+
+
+def test_the_listener_reports_a_broken_subscription():
+    assert "self._redis_listen_with_retries()" in inspect.getsource(socketio.RedisManager._listen), \
+        "RedisManager._listen no longer reads from _redis_listen_with_retries"
+    manager = Recording()
+    with pytest.raises(StopListening):
+        next(manager._redis_listen_with_retries())
+    assert manager.told == [("lost", "ConnectionError")]
+
+
+@pytest.mark.requires_redis
+def test_the_listener_receives_what_the_publisher_sends(redis_url):
+    manager = Recording(redis_url)
+    listening = manager._redis_listen_with_retries()
+    received = []
+    thread = threading.Thread(target=lambda: received.append(next(listening)), daemon=True)
+    thread.start()
+    eventually(lambda: manager.pubsub is not None and manager.pubsub.subscribed)
+    manager._publish({"method": "probe"})
+    thread.join(5)
+    try:
+        assert received and json.loads(received[0]["data"]) == {"method": "probe"}, received
+        assert received[0]["channel"] == b"callit-internals-test" and received[0]["type"] == "message"
+        manager.ping()
+    finally:
+        manager.pubsub.unsubscribe()
+
+
+# ---------------------------------------------------------------- the message queue's head start
+
+
+def test_without_a_message_queue_starting_it_is_immediate():
+    _app, io = make_socketio()
+    assert internals.start_message_queue(io) is True
+    assert io.server.manager_initialized is True
+
+
+@pytest.mark.requires_redis
+def test_the_redis_queue_is_subscribed_before_the_first_connection(redis_url):
+    _app, io = make_socketio(message_queue=redis_url, channel="callit-internals-test")
+    try:
+        assert internals.start_message_queue(io, timeout=10) is True, \
+            "the Redis manager's pubsub never reported subscribed"
+        assert io.server.manager.pubsub.subscribed
+        assert internals.start_message_queue(io) is True  # once only: the flag is set
+    finally:
+        io.server.manager.pubsub.unsubscribe()

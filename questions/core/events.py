@@ -31,10 +31,12 @@ class EventSink(Protocol):
 
 
 class SocketIOEvents:
-    """Emits to a Socket.IO room; with a Redis message queue every server process delivers it."""
+    """Emits to a Socket.IO room; with a Redis message queue every server process delivers it.
+    ``client_manager`` is the one the server was given: it disconnects a room's sockets in
+    every process (see questions/socketio_internals)."""
 
-    def __init__(self, socketio):
-        self.socketio = socketio
+    def __init__(self, socketio, client_manager):
+        self.socketio, self.client_manager = socketio, client_manager
 
     def emit(self, room: str, event: str, data: Any) -> None:
         self.socketio.emit(event, data, to=room)
@@ -43,8 +45,8 @@ class SocketIOEvents:
         self.socketio.close_room(room)
 
     def disconnect_room(self, room: str) -> None:
-        """Disconnect every socket in ``room``, in every server process (see socketio_internals)."""
-        self.socketio.server.manager.disconnect_room(room, "/")
+        """Disconnect every socket in ``room``, in every server process."""
+        self.client_manager.disconnect_room(room, "/")
 
 
 @dataclass

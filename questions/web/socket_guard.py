@@ -14,14 +14,13 @@ cost the server a bounded amount, and everyone else stays served.
   ``IDLE_TIMEOUT_SECONDS`` of opening is closed, so connections that only answer pings cannot
   fill the server.
 
-python-socketio has no hooks for these, so the guard wraps four of its server's methods."""
+python-socketio has no hooks for these: the guard hooks in through questions/socketio_internals."""
 from __future__ import annotations
 
 import logging
 import threading
 
-from socketio import packet
-
+from .. import socketio_internals as internals
 from ..config import Settings
 from ..throttle import TokenBuckets
 
@@ -43,54 +42,21 @@ class SocketGuard:
         self.lock = threading.Lock()
 
     def install(self) -> None:
-        server = self.server
-        handle_event, handle_internal = server._handle_event, server._handle_event_internal
-        eio_connect, eio_disconnect = server._handle_eio_connect, server._handle_eio_disconnect
-
-        def guarded_event(eio_sid, namespace, id, data):
-            if self.admit(eio_sid, namespace or NAMESPACE, id, data):
-                handle_event(eio_sid, namespace, id, data)
-
-        def counted_internal(srv, sid, eio_sid, data, namespace, id):
-            try:
-                handle_internal(srv, sid, eio_sid, data, namespace, id)
-            finally:
-                with self.lock:
-                    if eio_sid in self.in_flight:
-                        self.in_flight[eio_sid] = max(0, self.in_flight[eio_sid] - 1)
-
-        def opened(eio_sid, environ):
-            result = eio_connect(eio_sid, environ)
-            if self.idle_timeout > 0:
-                server.start_background_task(self._close_if_never_connected, eio_sid)
-            return result
-
-        def closed(eio_sid, reason=None):
-            with self.lock:
-                self.in_flight.pop(eio_sid, None)
-                self.refused.pop(eio_sid, None)
-            self.per_socket.forget(eio_sid)
-            return eio_disconnect(eio_sid, reason)
-
-        server._handle_event = guarded_event
-        server._handle_event_internal = counted_internal
-        server._handle_eio_connect = opened
-        server._handle_eio_disconnect = closed
-        # Engine.IO keeps the bound methods it was given at construction: give it ours
-        server.eio.on("connect", opened)
-        server.eio.on("disconnect", closed)
+        internals.gate_events(self.server, self.admit, self.finished)
+        internals.watch_sessions(self.server, self.opened, self.closed)
 
     # ---------------------------------------------------------------- events
 
     def admit(self, eio_sid: str, namespace: str, id, data) -> bool:
+        server = self.server
         name = data[0] if isinstance(data, list) and data else None
-        if not isinstance(name, str) or name in self.server.reserved_events:
+        if not isinstance(name, str) or internals.is_reserved_event(server, name):
             self._answer(eio_sid, namespace, id, 400, "Not an event a client may send")
             return False
-        if name not in self.server.handlers.get(namespace, {}):
+        if not internals.has_handler(server, namespace, name):
             self._answer(eio_sid, namespace, id, 404, f"Unknown event: {name[:64]}")
             return False
-        address = (self.server.environ.get(eio_sid) or {}).get("REMOTE_ADDR", "-")
+        address = internals.remote_address(server, eio_sid)
         with self.lock:
             busy = self.in_flight.get(eio_sid, 0) >= MAX_IN_FLIGHT
         wait = 0.0 if busy else self.per_socket.take(eio_sid) or self.per_address.take(address)
@@ -100,7 +66,7 @@ class SocketGuard:
             if refusals > CLOSE_AFTER_REFUSALS:
                 log.warning("Closing socket %s (%s): %d events refused in a row", eio_sid, address,
                             refusals)
-                self.server.eio.disconnect(eio_sid)  # its queued frames are dropped with it
+                internals.close_session(server, eio_sid)  # its queued frames are dropped with it
                 return False
             self._answer(eio_sid, namespace, id, 429,
                          "Too many events from this device; wait a moment and try again",
@@ -111,18 +77,32 @@ class SocketGuard:
             self.in_flight[eio_sid] = self.in_flight.get(eio_sid, 0) + 1
         return True
 
+    def finished(self, eio_sid: str) -> None:
+        with self.lock:
+            if eio_sid in self.in_flight:
+                self.in_flight[eio_sid] = max(0, self.in_flight[eio_sid] - 1)
+
     def _answer(self, eio_sid, namespace, id, status: int, message: str, **extra) -> None:
         if id is None:  # no ack asked for: nothing to answer
             return
-        self.server._send_packet(eio_sid, self.server.packet_class(
-            packet.ACK, namespace=namespace, id=id,
-            data=[{"ok": False, "status": status, "errors": [message], **extra}]))
+        internals.send_ack(self.server, eio_sid, namespace, id,
+                           [{"ok": False, "status": status, "errors": [message], **extra}])
 
-    # ---------------------------------------------------------------- idle sessions
+    # ---------------------------------------------------------------- sessions
+
+    def opened(self, eio_sid: str) -> None:
+        if self.idle_timeout > 0:
+            self.server.start_background_task(self._close_if_never_connected, eio_sid)
+
+    def closed(self, eio_sid: str) -> None:
+        with self.lock:
+            self.in_flight.pop(eio_sid, None)
+            self.refused.pop(eio_sid, None)
+        self.per_socket.forget(eio_sid)
 
     def _close_if_never_connected(self, eio_sid: str) -> None:
         self.server.sleep(self.idle_timeout)
-        if eio_sid not in self.server.environ:
+        if not internals.session_open(self.server, eio_sid):
             return  # already gone
-        if self.server.manager.sid_from_eio_sid(eio_sid, NAMESPACE) is None:
-            self.server.eio.disconnect(eio_sid)
+        if internals.eio_sid_to_sid(self.server, eio_sid, NAMESPACE) is None:
+            internals.close_session(self.server, eio_sid)

@@ -1,0 +1,30 @@
+"""The one door to what Callit needs from python-socketio, python-engineio and Flask-SocketIO
+beyond their public API: one module per part of the library (``packets``, ``server``,
+``managers``, ``redis_manager``), each saying what it relies on.
+
+Nothing else in Callit touches a private attribute of those libraries (tests/test_layout.py
+checks the source). tests/test_socketio_internals.py pins everything relied on here and fails
+naming what moved when an upgrade changes it."""
+from __future__ import annotations
+
+from .managers import LocalManager, local_sockets
+from .packets import JsonPacket
+from .redis_manager import RedisManager
+from .server import (
+    close_session,
+    eio_sid_to_sid,
+    gate_events,
+    has_handler,
+    is_reserved_event,
+    remote_address,
+    send_ack,
+    session_open,
+    start_message_queue,
+    watch_sessions,
+)
+
+__all__ = [
+    "JsonPacket", "LocalManager", "RedisManager", "close_session", "eio_sid_to_sid", "gate_events",
+    "has_handler", "is_reserved_event", "local_sockets", "remote_address", "send_ack",
+    "session_open", "start_message_queue", "watch_sessions",
+]
