@@ -19,7 +19,10 @@ from .i18n import Message, _
 
 
 def iso_utc(value: datetime) -> str:
-    return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+    """Stored timestamps are naive UTC (see ``context.utcnow``): ISO 8601 with a ``Z``."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat() + "Z"
 
 
 UtcDateTime = Annotated[

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlalchemy import select
 
 from ..core.errors import Invalid
@@ -59,8 +59,12 @@ def chosen_question(ctx, question_id: int | None, body: str | None,
 @query()
 def list_questions(ctx, request: NoInput) -> list[QuestionOut]:
     """List the question bank, ordered by body."""
-    rows = ctx.db.scalars(select(Question).order_by(Question.body, Question.id))
-    return [QuestionOut.model_validate(q) for q in rows]
+    rows = ctx.db.execute(select(Question.id, Question.body, Question.created_at, Question.updated_at)
+                          .order_by(Question.body, Question.id))
+    return _QUESTIONS.validate_python(rows.all(), from_attributes=True)  # plain rows, one call
+
+
+_QUESTIONS = TypeAdapter(list[QuestionOut])
 
 
 @command(rate_limit="bank")

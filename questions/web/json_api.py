@@ -76,7 +76,9 @@ def make_view(route: Route):
                 "Content-Disposition": f'attachment; filename="{result.filename}"'})
         if isinstance(route.media_type, str) and route.media_type != "application/json":
             return Response(result, status=route.status, mimetype=route.media_type)
-        return jsonify(adapter.dump_python(result, mode="json")), route.status
+        # serialised by pydantic-core in one call (fields in the models' order), not dumped to
+        # Python objects first and then through the json module
+        return Response(adapter.dump_json(result), status=route.status, mimetype="application/json")
 
     view.__name__ = route.use_case.name
     return view
