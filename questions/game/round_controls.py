@@ -1,12 +1,11 @@
 """The host's safety valves for the current round: cancel it, or reopen it after an early lock."""
 from __future__ import annotations
 
-from ..core.events import game_room
 from ..core.schema import GameRef
 from ..core.usecase import Auth, command
-from .rounds import public_round
+from .rounds import announce
 from .schema import RoundOut
-from .views import RowLock, require_round, round_view
+from .views import RowLock, require_round
 
 
 @command(Auth.HOST)
@@ -15,10 +14,7 @@ def cancel_round(ctx, request: GameRef) -> RoundOut:
     ctx.game.require_open()
     round_ = require_round(ctx.db, ctx.game, RowLock.UPDATE)
     round_.cancel()
-    ctx.db.flush()
-    out = round_view(ctx.db, round_)
-    ctx.emit(game_room(ctx.game.code), "round_cancelled", public_round(out))
-    return out
+    return announce(ctx, round_, "round_cancelled")
 
 
 @command(Auth.HOST)
@@ -27,7 +23,4 @@ def reopen_round(ctx, request: GameRef) -> RoundOut:
     ctx.game.require_open()
     round_ = require_round(ctx.db, ctx.game, RowLock.UPDATE)
     round_.reopen()
-    ctx.db.flush()
-    out = round_view(ctx.db, round_)
-    ctx.emit(game_room(ctx.game.code), "round_reopened", public_round(out, ctx.clock()))
-    return out
+    return announce(ctx, round_, "round_reopened", ctx.clock())

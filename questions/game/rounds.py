@@ -26,6 +26,15 @@ def public_round(out: RoundOut, server_time=None) -> dict:
     return data
 
 
+def announce(ctx, round_: Round, event: str, server_time=None) -> RoundOut:
+    """After the host changed the round (lock, cancel, reopen): store it and tell the whole room
+    ``event`` with the round as it is now; answers it."""
+    ctx.db.flush()
+    out = round_view(ctx.db, round_)
+    ctx.emit(game_room(ctx.game.code), event, public_round(out, server_time))
+    return out
+
+
 @command(Auth.HOST)
 def start_round(ctx, request: NewRound) -> RoundOut:
     """Open the next round with its contenders; every phone in the lobby gets the questions."""
@@ -60,10 +69,7 @@ def lock_round(ctx, request: GameRef) -> RoundOut:
     gate.close(ctx.db, ctx.game.id)  # picks queued from now on wait, then find the round locked
     round_ = require_round(ctx.db, ctx.game, RowLock.UPDATE)
     round_.lock(ctx.clock())
-    ctx.db.flush()
-    out = round_view(ctx.db, round_)
-    ctx.emit(game_room(ctx.game.code), "round_locked", public_round(out))
-    return out
+    return announce(ctx, round_, "round_locked")
 
 
 @query(Auth.HOST)
