@@ -30,11 +30,10 @@ class TokenBuckets:
             return 0.0  # the limit is off
         now = self.clock()
         with self.lock:
-            tokens, then = self.buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - then) * self.per_second)
+            tokens = self._tokens(key, now)
             if tokens < 1:
                 self.buckets[key] = (tokens, now)
-                return (1 - tokens) / self.per_second if self.per_second > 0 else 60.0
+                return self._until_one(tokens)
             self.buckets[key] = (tokens - 1, now)
             if len(self.buckets) > self.max_keys:
                 self._forget_idle(now)
@@ -46,10 +45,15 @@ class TokenBuckets:
             return 0.0
         now = self.clock()
         with self.lock:
-            tokens, then = self.buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - then) * self.per_second)
-        if tokens >= 1:
-            return 0.0
+            tokens = self._tokens(key, now)
+        return 0.0 if tokens >= 1 else self._until_one(tokens)
+
+    def _tokens(self, key: Hashable, now: float) -> float:
+        """The key's tokens now: refilled at ``per_second`` up to ``burst`` since last counted."""
+        tokens, then = self.buckets.get(key, (self.burst, now))
+        return min(self.burst, tokens + (now - then) * self.per_second)
+
+    def _until_one(self, tokens: float) -> float:
         return (1 - tokens) / self.per_second if self.per_second > 0 else 60.0
 
     def forget(self, key: Hashable) -> None:
