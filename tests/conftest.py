@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -182,6 +183,24 @@ def settings(migrated_db, instance_dir) -> Settings:
     return Settings.from_env({"DATABASE_URL": migrated_db, "SECRET_KEY": SECRET_KEY,
                               "INSTANCE_DIR": str(instance_dir)},
                              async_mode="threading", testing=True)
+
+
+class Clock:
+    """The app's clock (``make_app(clock=...)``), moved by the test."""
+
+    def __init__(self):
+        self.now = datetime(2026, 11, 26, 20, 0, 0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture

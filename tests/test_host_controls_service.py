@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -29,24 +29,6 @@ from .test_game_service import (
     score,
     start,
 )
-
-
-class Clock:
-    """The app's clock, moved by the test."""
-
-    def __init__(self):
-        self.now = datetime(2026, 11, 26, 20, 0, 0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

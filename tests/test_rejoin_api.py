@@ -5,26 +5,13 @@ player, and asking is rate-limited like joining."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from questions.core.events import player_room
 
 from .test_game_api import Game, call, errors, ok
-
-
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 11, 26, 20, 0, 0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture
