@@ -30,7 +30,7 @@ class Runtime:
     def context(self, token: str | None = None, client_ip: str | None = None) -> Context:
         return Context(db=db.session, events=self.events, settings=self.settings, clock=self.clock,
                        token=token, client_ip=client_ip, limiter=self.limiter,
-                       host_db=self.host_db() if self.host_db is not None else None)
+                       host_db=self.host_db)  # a session is made only if a host command runs
 
 
 log = logging.getLogger(__name__)

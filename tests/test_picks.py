@@ -64,7 +64,7 @@ def test_merge_is_refused_like_replace_once_the_round_is_locked(ctx):
 
 def test_a_pick_is_one_statement_after_the_caller_is_known(app, ctx):
     """Once this process has read the round, a submission runs: one lookup of the player and
-    their game (the use-case wrapper), [enter the gate on PostgreSQL], then the store: on
+    their game (the use-case wrapper; on PostgreSQL it enters the game's gate too), then the store: on
     PostgreSQL one statement that upserts the picks sent and deletes the player's others (a
     replace), on SQLite the upsert and then the delete. Nothing reads who has picked."""
     lobby = host_game(ctx, questions=2, players=["Ana"])
@@ -84,8 +84,9 @@ def test_a_pick_is_one_statement_after_the_caller_is_known(app, ctx):
             event.remove(db.engine, "before_cursor_execute", record)
         postgres = db.engine.dialect.name == "postgresql"
 
-    reads = [s for s in statements if s.startswith("SELECT") and "pg_advisory" not in s]
+    reads = [s for s in statements if s.startswith("SELECT")]
     assert len(reads) == 1 and "JOIN games" in reads[0], reads  # the player and their game
+    assert ("pg_advisory_xact_lock_shared" in reads[0]) == postgres  # passing the gate on the way
     stores = [s for s in statements if not s.startswith(("SELECT", "BEGIN"))]
     if postgres:
         assert len(stores) == 1, stores

@@ -9,7 +9,7 @@ from questions.core import access
 from questions.core.errors import Forbidden, Unauthorized
 from questions.core.schema import GameRef, NoInput, Request
 from questions.core.usecase import Auth, UseCase, command, query
-from questions.game import bank, games, rounds
+from questions.game import bank, games, picks, rounds
 from questions.game.schema import Leaderboard
 
 USE_CASES = [value for module in (bank, games, rounds) for value in vars(module).values()
@@ -44,6 +44,18 @@ def test_a_code_outside_a_game_reference_cannot_be_declared_even_public():
         @query()
         def lookup(ctx, request: CodeButNoGameRef) -> Leaderboard:
             raise AssertionError("never declared, never run")
+
+
+@pytest.mark.parametrize("auth", [Auth.HOST, Auth.OPTIONAL, Auth.PUBLIC])
+def test_only_a_players_command_can_be_declared_to_pass_the_pick_gate(auth):
+    with pytest.raises(TypeError, match="only a player's command passes the pick gate"):
+        @command(auth, gated=True)
+        def store(ctx, request: GameRef) -> Leaderboard:
+            raise AssertionError("never declared, never run")
+
+
+def test_the_pick_use_cases_pass_the_gate():
+    assert picks.submit_picks.gated and picks.merge_picks.gated
 
 
 def test_every_declared_use_case_that_is_not_public_takes_a_game_reference():

@@ -10,6 +10,7 @@ from typing import Literal
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
+from . import gate
 from .errors import Forbidden, NotFound, Unauthorized
 from .i18n import _
 from .models import Game, GameStatus, HostKey, Player, RemovedPlayer
@@ -102,14 +103,22 @@ def _find_game_counting_misses(ctx, code: str) -> Game:
         raise
 
 
-def authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
-    """The game named by ``code`` and who is calling, if ``required`` lets them; else 401/403."""
+def authorize(ctx, code: str, required: Auth, gated: bool = False) -> tuple[Game, Caller]:
+    """The game named by ``code`` and who is calling, if ``required`` lets them; else 401/403.
+    ``gated``: also enter the game's pick gate (a player's pick, see ``gate``)."""
     if not isinstance(required, Auth):  # "host" is no Auth: fail closed rather than guess
         raise TypeError(f"authorize takes an Auth, not {required!r}")
     if required is Auth.PLAYER and ctx.token:
-        found = _open_game_of_player(ctx, code, ctx.token)
+        found = _open_game_of_player(ctx, code, ctx.token, gated)
         if found is not None:
             return found
+    game, caller = _authorize(ctx, code, required)
+    if gated:
+        gate.enter(ctx.db, game.id)
+    return game, caller
+
+
+def _authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
     game = _find_game_counting_misses(ctx, code)
     if required is Auth.PUBLIC:
         return game, ANONYMOUS  # a token is neither needed nor looked at
@@ -130,23 +139,30 @@ def authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
 # columns a pick uses: loading two full ORM rows per pick was most of this lookup's cost.
 _PLAYER_AND_GAME = (select(Player.id, Player.name, Player.game_id, Game.code, Game.status, Game.created_at)
                     .join(Game, Game.id == Player.game_id).where(Player.token_hash == bindparam("digest")))
+# the same, passing the game's pick gate on the way (PostgreSQL): one round trip, not two
+_PLAYER_AND_GAME_GATED = _PLAYER_AND_GAME.add_columns(gate.entered(Game.id))
 
 
-def _open_game_of_player(ctx, code: str, token: str) -> tuple[Game, Caller] | None:
+def _open_game_of_player(ctx, code: str, token: str, gated: bool) -> tuple[Game, Caller] | None:
     """A player's call on their own open game, the crowd's hot path (every pick): the player and
-    the game in one indexed lookup instead of two. Anything else (another game, an ended one, a
-    host's token, an unknown token) answers None, and ``authorize`` takes the general way, which
-    gives each its answer.
+    the game in one indexed lookup instead of two (with ``gated``, entering the game's gate in
+    the same statement). Anything else (another game, an ended one, a host's token, an unknown
+    token) answers None, and ``authorize`` takes the general way, which gives each its answer
+    (a gate entered here on the way stays entered: entering again is harmless).
 
     The game and player come back detached, with only the looked-up columns loaded: reading any
     other attribute of them raises (DetachedInstanceError) instead of quietly querying, so a use
     case that needs more must read it itself."""
     if ctx.limiter is not None:
         ctx.limiter.before_lookup(ctx.client_ip)
-    row = ctx.db.connection().execute(_PLAYER_AND_GAME, {"digest": hash_token(token)}).first()
+    gated_here = gated and gate.in_statements(ctx.db)
+    statement = _PLAYER_AND_GAME_GATED if gated_here else _PLAYER_AND_GAME
+    row = ctx.db.connection().execute(statement, {"digest": hash_token(token)}).first()
     # open codes are unique (uq_games_open_code): such a game is the one ``find_game`` answers
     if row is None or row.status != GameStatus.OPEN or row.code != normalise_code(code):
         return None
+    if gated and not gated_here:
+        gate.enter(ctx.db, row.game_id)
     game = Game(id=row.game_id, code=row.code, status=GameStatus(row.status), created_at=row.created_at)
     player = Player(id=row.id, name=row.name, game_id=row.game_id)
     make_transient_to_detached(game)

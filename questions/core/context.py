@@ -35,7 +35,7 @@ class Context:
     limiter: Any = None
     # the host's commands run on their own small pool (PostgreSQL), so a crowd of picks queued
     # for the shared one never delays a lock; None: they share ``db``
-    host_db: Session | None = None
+    host_db: Session | scoped_session[Any] | None = None
     # set by the use-case wrapper: the game named in the request and who is calling
     game: Any = None
     caller: Any = None

@@ -7,14 +7,15 @@ PostgreSQL queues them fairly: once the host has asked for the gate, every pick 
 waits behind it (instead of overtaking it, as new ``FOR SHARE`` lockers of a row overtake a
 waiting ``UPDATE``), and the host waits only for the picks already in flight.
 
-A pick enters the gate in a statement of its own, so its storing statement (a fresh snapshot at
-READ COMMITTED) sees every lock committed before the gate let it in: a pick stored is one the
+A pick enters the gate in a statement before the one that stores it (the lookup of the player,
+see ``access.authorize``), so its storing statement (a fresh snapshot at READ COMMITTED) sees
+every lock committed before the gate let it in: a pick stored is one the
 gate let in before the host closed it, and the host's commit comes after that pick's commit.
 
 SQLite has no advisory locks and needs none: it runs one writer at a time."""
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import func, literal, text
 
 # first half of the two-int advisory lock key: "pick" in ASCII, so no other lock collides
 PICK_GATE = 0x7069636B
@@ -25,6 +26,17 @@ _ENTER = text("SELECT pg_advisory_xact_lock_shared(:gate, :game)")
 
 def _postgres(db) -> bool:
     return db.get_bind().dialect.name == "postgresql"
+
+
+def in_statements(db) -> bool:
+    """Whether the gate can be entered as part of another statement (``entered``)."""
+    return _postgres(db)
+
+
+def entered(game_id_column):
+    """A column that enters the gate of the row's game when the statement reads it
+    (PostgreSQL): the player's lookup passes the gate on the way, in one round trip."""
+    return func.pg_advisory_xact_lock_shared(literal(PICK_GATE), game_id_column).label("gate")
 
 
 def enter(db, game_id: int) -> None:

@@ -33,6 +33,8 @@ class UseCase:
     request: type[BaseModel]
     response: Any
     rate_limit: str | None = None
+    # runs inside the game's pick gate (core/gate.py), entered while the caller is identified
+    gated: bool = False
 
     def __post_init__(self):
         if not (isinstance(self.request, type) and issubclass(self.request, BaseModel)):
@@ -40,6 +42,8 @@ class UseCase:
         if self.auth is not Auth.PUBLIC and not issubclass(self.request, GameRef):
             raise TypeError(f"{self.name} is declared {self.auth.value}, but its request "
                             f"{self.request.__name__} names no game: derive it from GameRef")
+        if self.gated and not (self.mutable and self.auth is Auth.PLAYER):
+            raise TypeError(f"{self.name}: only a player's command passes the pick gate")
         if "code" in self.request.model_fields and not issubclass(self.request, GameRef):
             # a ``code`` the wrapper would not authorize (nor find the game for)
             raise TypeError(f"{self.name}: a request with a game code must derive from GameRef")
@@ -66,7 +70,7 @@ class UseCase:
             if self.mutable:
                 ctx.begin_writes()
             if isinstance(request, GameRef):  # every non-public request is one (__post_init__)
-                ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth)
+                ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth, self.gated)
             result = self.fn(ctx, request)
             if self.mutable:
                 ctx.db.commit()
@@ -99,12 +103,12 @@ def _rollback(ctx: Context) -> None:
         ctx.db.close()
 
 
-def _declare(mutable: bool, auth: Auth, rate_limit: str | None):
+def _declare(mutable: bool, auth: Auth, rate_limit: str | None, gated: bool = False):
     def wrap(fn):
         hints = typing.get_type_hints(fn)
         params = list(fn.__code__.co_varnames[: fn.__code__.co_argcount])
         return UseCase(fn=fn, mutable=mutable, auth=auth, request=hints[params[1]],
-                       response=hints["return"], rate_limit=rate_limit)
+                       response=hints["return"], rate_limit=rate_limit, gated=gated)
     return wrap
 
 
@@ -112,5 +116,8 @@ def query(auth: Auth = Auth.PUBLIC):
     return _declare(False, auth, None)
 
 
-def command(auth: Auth = Auth.PUBLIC, rate_limit: str | None = None):
-    return _declare(True, auth, rate_limit)
+def command(auth: Auth = Auth.PUBLIC, rate_limit: str | None = None, gated: bool = False):
+    """``gated``: a player's command that stores picks runs inside the game's pick gate, so the
+    host's lock overtakes it (core/gate.py); the wrapper enters the gate while identifying the
+    player, in the same statement where it can."""
+    return _declare(True, auth, rate_limit, gated)

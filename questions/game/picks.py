@@ -6,7 +6,8 @@ that round is open and the game is not over (``_guard``): no row lock, no delete
 re-read of who has picked. Rounds only ever gain questions and never change their contenders,
 so a round kept from an earlier read can only refuse too much: it is read again before a
 question is refused, and when nothing was stored (a newer round may have started). The host's
-lock overtakes queued picks through the game's gate (``core/gate.py``)."""
+lock overtakes queued picks through the game's gate (``core/gate.py``), which the use-case wrapper
+enters for them (``gated``) while it identifies the player."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from sqlalchemy import Integer, String, and_, delete, literal, or_, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
-from ..core import gate
 from ..core.access import REMOVED
 from ..core.errors import Conflict, Invalid, NotFound, Unauthorized
 from ..core.events import watch_room
@@ -158,7 +158,7 @@ def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, 
     rules, chosen = _checked(ctx.db, game, request.answers)
     if not chosen:
         raise Invalid(_("Pick at least one answer"))
-    gate.enter(ctx.db, game.id)
+    # the wrapper has passed the game's gate for us (``gated``)
     for attempt in range(2):  # a second time only if a newer round started meanwhile
         if attempt:
             rules, chosen = _checked(ctx.db, game, request.answers)
@@ -205,14 +205,14 @@ def _answers(chosen: dict[int, str]) -> list[Answer]:
 
 # ---------------------------------------------------------------- use cases
 
-@command(Auth.PLAYER)
+@command(Auth.PLAYER, gated=True)
 def submit_picks(ctx, request: Answers) -> MyPicks:
     """Pick one contender per question; sending again replaces your picks until the round locks."""
     rules, chosen = _store(ctx, request, replace=True)
     return MyPicks(round=rules.number, picks=_answers(chosen))
 
 
-@command(Auth.PLAYER)
+@command(Auth.PLAYER, gated=True)
 def merge_picks(ctx, request: Answers) -> MyPicks:
     """Pick contenders for some questions, keeping your other picks; answers all your picks."""
     rules, _chosen = _store(ctx, request, replace=False)
