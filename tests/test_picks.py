@@ -25,9 +25,29 @@ from tests.test_game_service import (
 )
 
 
-def merge(ctx, lobby, name, answers: dict[int, str]):
+def merge(ctx, lobby, name, answers: dict[int, str], round: int | None = None):  # noqa: A002
     return picks.merge_picks(as_player(ctx, lobby, name), {
-        "code": lobby.code, "answers": [{"question_id": q, "answer": a} for q, a in answers.items()]})
+        "code": lobby.code, "answers": [{"question_id": q, "answer": a} for q, a in answers.items()],
+        "round": round})
+
+
+def test_picks_for_a_round_that_is_over_are_never_stored_in_the_next(ctx):
+    """A phone offline across lock, score and the next round still holds taps for the old
+    round; sent with that round's number, they are refused (409), not counted in the new one."""
+    lobby = host_game(ctx, questions=1, players=["Ana", "Bo"])
+    (q1,) = lobby.qids
+    start(ctx, lobby)
+    assert merge(ctx, lobby, "Ana", {q1: "Zerg"}, round=1).round == 1
+    lock(ctx, lobby)
+    score(ctx, lobby, {q1: "Zerg"})
+    start(ctx, lobby)  # round 2, the same question and contenders
+    assert raises(Conflict, merge, ctx, lobby, "Bo", {q1: "Terran"}, 1) == [
+        "These picks are for round 1, not the current round; they were not saved"]
+    assert stored_picks(ctx, lobby, "Bo") == {}
+    assert raises(Conflict, merge, ctx, lobby, "Bo", {q1: "Terran"}, 3)  # not started: none stored
+    assert stored_picks(ctx, lobby, "Bo") == {}
+    assert merge(ctx, lobby, "Bo", {q1: "Terran"}, round=2).round == 2
+    assert merge(ctx, lobby, "Ana", {q1: "Terran"}).round == 2  # no round given: the current one
 
 
 def test_merge_adds_to_the_players_picks_and_answers_all_of_them(ctx, events):

@@ -59,11 +59,12 @@ def _read_round(db, game: Game) -> RoundRules:
     return rules
 
 
-def _checked(db, game: Game, answers: list[Answer]) -> tuple[RoundRules, dict[int, str]]:
+def _checked(db, game: Game, answers: list[Answer], fresh: bool = False) -> tuple[RoundRules, dict[int, str]]:
     """The round the answers are for and the answers checked against it; a kept round is read
-    again before anything is refused (a question may have been added since)."""
+    again before anything is refused (a question may have been added since), or first with
+    ``fresh``."""
     pairs = [(a.question_id, a.answer) for a in answers]
-    kept = _ROUNDS.get(_key(db, game))
+    kept = None if fresh else _ROUNDS.get(_key(db, game))
     if kept is not None:
         try:
             return kept, contender_answers(kept.contenders, kept.question_ids, pairs)
@@ -156,12 +157,18 @@ def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, 
     game, player = ctx.game, ctx.caller.player
     game.require_open()
     rules, chosen = _checked(ctx.db, game, request.answers)
+    if request.round is not None and request.round > rules.number:  # kept from before it started
+        rules, chosen = _checked(ctx.db, game, request.answers, fresh=True)
     if not chosen:
         raise Invalid(_("Pick at least one answer"))
     # the wrapper has passed the game's gate for us (``gated``)
     for attempt in range(2):  # a second time only if a newer round started meanwhile
         if attempt:
             rules, chosen = _checked(ctx.db, game, request.answers)
+        if request.round is not None and request.round != rules.number:
+            # taps made for a round that is over (a phone offline since) never count in another
+            raise Conflict(_("These picks are for round %(number)s, not the current round; they were not saved",
+                             number=request.round))
         try:
             stored = _upsert(ctx.db, rules, player.id, chosen, ctx.clock(), replace)
         except IntegrityError:  # the player's row is gone: the host removed them meanwhile

@@ -82,6 +82,11 @@ class Answer(BaseModel):
 
 class Answers(GameRef):
     answers: Annotated[list[Answer], Field(max_length=MAX_GAME_QUESTIONS * 2)]
+    round: Annotated[int | None, Field(
+        ge=1, le=2**31 - 1,
+        description="The round these picks are for (its number): if another round is current, "
+                    "nothing is stored (409), so taps kept on a phone offline across rounds never "
+                    "count in the next one. Omitted: the current round.")] = None
 
 
 MAX_PAGE = 1000

@@ -274,7 +274,10 @@ def play(code):
 @bp.route("/play/<code>/picks", methods=["POST"])
 def play_picks(code):
     answers = answers_from_form(request.form)
-    _, errors, status = run_form(submit_picks, {"code": code, "answers": answers},
+    # the round the page showed: a form sent after the host moved on is refused (409), not
+    # counted in the next round
+    _, errors, status = run_form(submit_picks, {"code": code, "answers": answers,
+                                                "round": request.form.get("round") or None},
                                  token_for(session, "player", code))
     if errors:
         return render_live("play.html", "player", code, errors=errors, status=status,

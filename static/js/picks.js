@@ -151,12 +151,14 @@
   // Over the socket if it is up: `merge_picks` adds just the taps not saved yet to the
   // player's picks. Else the page's own form, over HTTP, which replaces them: so it sends
   // everything ticked, saved or not.
-  function send(form, taps, ticked, done) {
+  // The round goes with the taps: should the server have moved on to another round meanwhile,
+  // it stores nothing and answers 409 (reported as late below), never counting them there.
+  function send(form, round, taps, ticked, done) {
     if (socket.connected) {
       var list = Object.keys(taps).map(function (qid) {
         return { question_id: Number(qid), answer: taps[qid] };
       });
-      socket.timeout(ACK_TIMEOUT_MS).emit("merge_picks", { answers: list }, function (err, ack) {
+      socket.timeout(ACK_TIMEOUT_MS).emit("merge_picks", { answers: list, round: Number(round) }, function (err, ack) {
         if (err || !ack) done({ retry: true });
         else if (ack.ok) done({ ok: true });
         else done({ status: ack.status, errors: ack.errors || [] });
@@ -165,6 +167,7 @@
     }
     var body = new FormData();
     body.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
+    body.append("round", round);
     Object.keys(ticked).forEach(function (qid) { body.append("q" + qid, ticked[qid]); });
     fetch(form.action, { method: "POST", body: body, credentials: "same-origin",
                          headers: { "Accept": "text/html" } })
@@ -198,7 +201,7 @@
     Object.keys(pending).forEach(function (qid) { taps[qid] = ticked[qid] = pending[qid].answer; });
     inFlight = { round: round, answers: taps };
     Object.keys(pending).forEach(function (qid) { show(qid, pending[qid].answer, "saving"); });
-    send(form, taps, ticked, function (result) {
+    send(form, round, taps, ticked, function (result) {
       var sent = inFlight;
       inFlight = null;
       var now = load(sent.round);  // taps made while this was on its way stay pending
