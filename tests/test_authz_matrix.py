@@ -95,6 +95,7 @@ VALID = {
     "get_state": ("open", lambda w: None),
     "get_current_round": ("open", lambda w: None),
     "get_leaderboard": ("open", lambda w: None),
+    "list_players": ("open", lambda w: None),
     "results_csv": ("open", lambda w: None),
     "join_game": ("open", lambda w: {"name": "Newcomer"}),
     "ask_rejoin": ("open", lambda w: {"name": "Ana"}),

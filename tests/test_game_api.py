@@ -147,6 +147,38 @@ def test_get_game_is_public_state(client, game):
     assert "host_token" not in public and "token" not in str(public)
     assert ok(client.get(f"/api/games/{game.code.lower()}")) == public
     assert ok(game.get(token=game.host)) == public  # a valid token changes nothing here
+    assert public["player_count"] == 2
+    assert [(s["rank"], s["name"], s["score"]) for s in public["leaderboard"]] == [(1, "Ana", 0), (1, "Bo", 0)]
+
+
+def test_players_route_pages_through_the_roster_in_joining_order(client, game):
+    for name in ("Cy", "Di", "Ed"):
+        game.join(name)
+    ok(game.start(), 201)
+    ok(game.pick("Di", {game.qids[0]: "Zerg"}))
+    first = ok(game.get("/players?limit=2"))
+    assert (first["code"], first["total"], first["offset"]) == (game.code, 5, 0)
+    assert first["players"] == [{"id": game.ids["Ana"], "name": "Ana", "score": 0, "picked": False},
+                                {"id": game.ids["Bo"], "name": "Bo", "score": 0, "picked": False}]
+    second = ok(game.get("/players?limit=2&offset=2"))
+    assert [(p["name"], p["picked"]) for p in second["players"]] == [("Cy", False), ("Di", True)]
+    assert [p["name"] for p in ok(game.get("/players?offset=4"))["players"]] == ["Ed"]
+    assert ok(game.get("/players?offset=5"))["players"] == []  # past the end: an empty page
+    assert len(ok(game.get("/players"))["players"]) == 5  # default limit 50
+    ok(game.lock())
+    ok(game.score({game.qids[0]: "Zerg", game.qids[1]: "Terran"}))
+    assert {p["name"]: p["score"] for p in ok(game.get("/players"))["players"]}["Di"] == 1
+
+
+@pytest.mark.parametrize("query, message", [
+    ("limit=0", "Limit must be at least 1"),
+    ("limit=201", "Limit must be at most 200"),
+    ("offset=-1", "Offset must be at least 0"),
+    ("limit=ten", "Limit"),
+])
+def test_players_route_refuses_a_bad_page_and_an_unknown_game(client, game, query, message):
+    assert any(message in m for m in errors(game.get(f"/players?{query}"), 400))
+    assert errors(client.get("/api/games/QQQQ/players"), 404) == ["No game with code QQQQ"]
 
 
 def test_get_unknown_game_is_404(client, game):
@@ -167,7 +199,7 @@ def test_public_state_hides_picks_and_answers_until_scored(client, game):
             ok(game.lock())
         public = ok(game.get())
         assert public["round"]["state"] == state
-        assert public["round"]["picked"] == ["Ana"]
+        assert (public["round"]["picked"], public["round"]["picked_count"]) == ([], 1)
         assert public["round"]["my_picks"] is None
         assert all(q["answer"] is None for q in public["round"]["questions"])
         assert public["round"]["contenders"] == ["Zerg", "Terran"]
@@ -493,10 +525,11 @@ def test_state_route_tells_the_caller_who_they_are(client, game):
     ok(game.start(), 201)
     ok(game.pick("Bo", {game.qids[0]: "Zerg"}))
     mine = ok(game.get("/state", game.tokens["Bo"]))
-    assert set(mine) == {"game", "leaderboard", "you", "server_time"}
+    assert set(mine) == {"game", "leaderboard", "standing", "you", "server_time"}
     assert mine["you"] == {"role": "player", "player_id": game.ids["Bo"], "name": "Bo"}
+    assert (mine["standing"]["player_id"], mine["standing"]["rank"]) == (game.ids["Bo"], 1)
     assert mine["game"]["round"]["my_picks"] == [{"question_id": game.qids[0], "answer": "Zerg"}]
     assert ok(game.get("/state", game.host))["you"]["role"] == "host"
     anonymous = ok(game.get("/state"))
-    assert anonymous["you"]["role"] == "anonymous"
+    assert anonymous["you"]["role"] == "anonymous" and anonymous["standing"] is None
     assert anonymous["game"]["round"]["my_picks"] is None

@@ -272,9 +272,10 @@ def test_state_on_connect_and_my_picks_after_a_reconnect(api, phones):
     assert state["game"]["code"] == g.code
     assert state["game"]["round"]["my_picks"] == [{"question_id": q1, "answer": "Protoss"},
                                                   {"question_id": q2, "answer": "Zerg"}]
-    assert state["game"]["round"]["picked"] == ["Eve"]
+    assert (state["game"]["round"]["picked"], state["game"]["round"]["picked_count"]) == ([], 1)
     assert [p["name"] for p in state["game"]["players"]] == ["Eve", "Fay"]
     assert [s["name"] for s in state["leaderboard"]] == ["Eve", "Fay"]
+    assert (state["standing"]["name"], state["standing"]["rank"]) == ("Eve", 1)
     # get_state on demand answers the same (but for the server's clock, which moved on)
     asked = again.call("get_state")
     assert asked["data"].pop("server_time") >= state.pop("server_time")

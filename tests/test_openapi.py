@@ -264,6 +264,9 @@ def test_responses_of_a_played_game_match_the_document(client, document):
     call("post", f"{base}/rounds/current/score", "/api/games/{code}/rounds/current/score", host,
          json={"answers": answers})
     call("get", f"{base}/leaderboard", "/api/games/{code}/leaderboard")
+    call("get", f"{base}/players?limit=1&offset=1", "/api/games/{code}/players")
+    call("get", f"{base}/players?limit=0", "/api/games/{code}/players")  # 400
+    call("get", "/api/games/QQQQ/players", "/api/games/{code}/players")  # 404
     call("get", f"{base}", "/api/games/{code}")
     call("post", f"{base}/end", "/api/games/{code}/end", host)
     call("post", f"{base}/end", "/api/games/{code}/end", host)  # 200 again: ending is idempotent

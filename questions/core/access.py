@@ -171,9 +171,10 @@ def _open_game_of_player(ctx, code: str, token: str, gated: bool) -> tuple[Game,
 
 
 def code_for_token(db, token: str) -> str | None:
-    """The code of the game a host or player token belongs to (for a socket that sent only a token)."""
+    """The code of the game a host or player token belongs to (for a socket that sent only a
+    token). Players first: thousands of phones connect, a host or two."""
     digest = hash_token(token)
-    return (db.scalars(select(Game.code).join(HostKey, HostKey.game_id == Game.id)
-                       .where(HostKey.token_hash == digest)).first()
-            or db.scalars(select(Game.code).join(Player, Player.game_id == Game.id)
-                          .where(Player.token_hash == digest)).first())
+    return (db.scalars(select(Game.code).join(Player, Player.game_id == Game.id)
+                       .where(Player.token_hash == digest)).first()
+            or db.scalars(select(Game.code).join(HostKey, HostKey.game_id == Game.id)
+                          .where(HostKey.token_hash == digest)).first())

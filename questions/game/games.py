@@ -40,15 +40,19 @@ from .schema import (
     GameOut,
     GameQuestionOut,
     GameState,
+    GameSummary,
     JoinGame,
     Leaderboard,
     LeaderboardPage,
     NewGame,
     PlayerCreated,
     PlayerOut,
+    Roster,
+    RosterPage,
+    RosterPlayer,
 )
 from .spreadsheet import csv_safe
-from .views import ROOM_STANDINGS, current_round, game_view, leaderboard_view, shared_state, viewer
+from .views import ROOM_STANDINGS, current_round, game_view, shared_state, viewer
 
 # No look-alikes (B/8, I/L/1, O/0, S/5, Z/2): a code read off a projector across a bar.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY"
@@ -131,24 +135,39 @@ def create_game(ctx, request: NewGame) -> GameCreated:
 
 
 @query(Auth.OPTIONAL)
-def get_game(ctx, request: GameRef) -> GameOut:
-    """The game's public state: players with scores and the current round (no one's picks)."""
-    return game_view(ctx.db, ctx.game)
+def get_game(ctx, request: GameRef) -> GameSummary:
+    """The game at a glance, at any size: counts, the newest players, the top 10 and the
+    current round (no one's picks)."""
+    shared = shared_state(ctx.db, ctx.game)
+    return GameSummary(**dict(shared.game), leaderboard=shared.standings(ROOM_STANDINGS))
 
 
 @query(Auth.OPTIONAL)
 def get_state(ctx, request: GameRef) -> GameState:
-    """Everything the caller's screen shows, including a player's own picks."""
-    game, leaderboard, round_id = shared_state(ctx.db, ctx.game)
-    player = ctx.caller.player
+    """Everything the caller's screen shows, including a player's own picks and standing; of
+    a size that does not grow with the lobby."""
+    shared = shared_state(ctx.db, ctx.game)
+    game, player = shared.game, ctx.caller.player
     if player is not None and game.round is not None:  # the caller's own picks: never shared
         mine = [Answer(question_id=q, answer=a) for q, a in ctx.db.execute(
-            select(Pick.question_id, Pick.answer).where(Pick.round_id == round_id,
+            select(Pick.question_id, Pick.answer).where(Pick.round_id == shared.round_id,
                                                         Pick.player_id == player.id)
             .order_by(Pick.question_id))]
         game = game.model_copy(update={"round": game.round.model_copy(update={"my_picks": mine})})
-    return GameState(game=game, leaderboard=leaderboard, you=viewer(ctx.caller),
-                     server_time=ctx.clock())
+    return GameState(game=game, leaderboard=shared.standings(ROOM_STANDINGS),
+                     standing=shared.standing_of(player.id) if player is not None else None,
+                     you=viewer(ctx.caller), server_time=ctx.clock())
+
+
+@query()
+def list_players(ctx, request: RosterPage) -> Roster:
+    """Everyone who joined, in joining order, a page at a time, with their points and whether
+    they have picked in the current round."""
+    shared = shared_state(ctx.db, ctx.game)
+    page = shared.roster[request.offset:request.offset + request.limit]
+    return Roster(code=ctx.game.code, total=len(shared.roster), offset=request.offset,
+                  players=[RosterPlayer(id=s["player_id"], name=s["name"], score=s["score"],
+                                        picked=s["player_id"] in shared.picked) for s in page])
 
 
 @command(rate_limit="join")
@@ -210,7 +229,9 @@ def end_game(ctx, request: GameRef) -> GameOut:
 @query()
 def get_leaderboard(ctx, request: LeaderboardPage) -> Leaderboard:
     """Everyone ranked by points, a page at a time; ties share a rank."""
-    return leaderboard_view(ctx.db, ctx.game, request.limit, request.offset)
+    shared = shared_state(ctx.db, ctx.game)
+    return Leaderboard(code=ctx.game.code, total=len(shared.ranked), offset=request.offset,
+                       standings=shared.standings(request.limit, request.offset))
 
 
 @query()

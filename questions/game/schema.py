@@ -92,6 +92,15 @@ class Answers(GameRef):
 MAX_PAGE = 1000
 
 
+MAX_ROSTER_PAGE = 200
+
+
+class RosterPage(GameRef):
+    limit: Annotated[int, Field(ge=1, le=MAX_ROSTER_PAGE,
+                                description=f"At most {MAX_ROSTER_PAGE} players per page")] = 50
+    offset: Annotated[int, Field(ge=0, le=2**31 - 1, description="Players to skip, in joining order")] = 0
+
+
 class LeaderboardPage(GameRef):
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE} standings per page")] = MAX_PAGE
     offset: Annotated[int, Field(ge=0, le=2**31 - 1, description="Standings to skip, from the top")] = 0
@@ -121,8 +130,10 @@ class RoundOut(BaseModel):
     state: RoundState
     contenders: list[str]
     questions: list[RoundQuestionOut]
-    picked: list[str] = Field(description="Names of the players who have picked (never their answers); "
-                                          "empty in events sent to the whole room (see picked_count)")
+    picked: list[str] = Field(description="Names of the players who have picked (never their answers), "
+                                          "in the round's own answers (GET …/rounds/current, the host's "
+                                          "round commands); empty in a game's views and in events: see "
+                                          "picked_count, and each player's `picked` in GET …/players")
     picked_count: int = Field(0, description="How many players have picked")
     my_picks: list[Answer] | None = Field(None, description="The calling player's own picks")
     split: dict[int, dict[str, int]] | None = Field(
@@ -138,10 +149,25 @@ class GameOut(BaseModel):
     status: GameStatus
     created_at: UtcDateTime
     questions: list[GameQuestionOut]
-    players: list[PlayerOut] = Field(description="Everyone who joined; empty in events sent to the "
-                                                 "whole room (see player_count)")
+    players: list[PlayerOut] = Field(description="The newest players (at most 20), in joining order; "
+                                                 "empty in events sent to the whole room. Everyone, a "
+                                                 "page at a time: GET /api/games/{code}/players")
     player_count: int = Field(0, description="How many players have joined")
     round: RoundOut | None
+
+
+class Standing(BaseModel):
+    rank: int
+    previous_rank: int | None = Field(description="Rank before the last scored round; null when "
+                                                  "the player is new since, or no round was scored before it")
+    player_id: int
+    name: str
+    score: int
+
+
+class GameSummary(GameOut):
+    leaderboard: list[Standing] = Field(description="The top 10 standings; all of them, a page at a "
+                                                    "time: GET /api/games/{code}/leaderboard")
 
 
 class GameCreated(GameOut):
@@ -155,20 +181,25 @@ class PlayerCreated(BaseModel):
     token: str = Field(description="Keep it secret: it authorises this player's picks")
 
 
-class Standing(BaseModel):
-    rank: int
-    previous_rank: int | None = Field(description="Rank before the last scored round; null when "
-                                                  "the player is new since, or no round was scored before it")
-    player_id: int
-    name: str
-    score: int
-
-
 class Leaderboard(BaseModel):
     code: str
     total: int = Field(description="How many players are ranked in all")
     offset: int = Field(description="How many standings come before this page")
     standings: list[Standing]
+
+
+class RosterPlayer(BaseModel):
+    id: int
+    name: str
+    score: int
+    picked: bool = Field(description="Whether they have picked in the current round")
+
+
+class Roster(BaseModel):
+    code: str
+    total: int = Field(description="How many players have joined in all")
+    offset: int = Field(description="How many players come before this page")
+    players: list[RosterPlayer] = Field(description="In joining order")
 
 
 class PlayerBrief(BaseModel):
@@ -206,9 +237,13 @@ class Viewer(BaseModel):
 
 
 class GameState(BaseModel):
-    """Everything a screen needs to rebuild itself after a (re)connect."""
+    """Everything a screen needs to rebuild itself after a (re)connect, of a size that does not
+    grow with the lobby: the rest of the roster and standings are paged (GET …/players, GET
+    …/leaderboard)."""
     game: GameOut
-    leaderboard: list[Standing]
+    leaderboard: list[Standing] = Field(description="The top 10 standings")
+    standing: Standing | None = Field(None, description="The calling player's own standing "
+                                                        "(rank, score, previous_rank); null for others")
     you: Viewer
     server_time: UtcDateTime = Field(description="The server's clock: countdowns run on it, "
                                                  "not on the device's")

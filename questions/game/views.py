@@ -3,7 +3,10 @@ per-process cache of a game's shared state (rebuilt whenever its one-query stamp
 from __future__ import annotations
 
 import enum
+import heapq
+from dataclasses import dataclass
 
+from pydantic import TypeAdapter
 from sqlalchemy import distinct, func, select
 
 from ..core.access import Caller
@@ -59,7 +62,9 @@ def crowd_split(db, round_: Round, question_ids: list[int]) -> dict[int, dict[st
     return split
 
 
-def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
+def round_view(db, round_: Round, player: Player | None = None, who_picked: bool = True) -> RoundOut:
+    """``who_picked``: list the names of who has picked (a query over the lobby); without it
+    ``picked`` is empty and only ``picked_count`` says how many."""
     my_picks = None
     if player is not None:
         my_picks = [Answer(question_id=p.question_id, answer=p.answer) for p in db.scalars(
@@ -71,42 +76,53 @@ def round_view(db, round_: Round, player: Player | None = None) -> RoundOut:
         .join(Question, Question.id == RoundQuestion.question_id)
         .where(RoundQuestion.round_id == round_.id).order_by(RoundQuestion.position)).all()
     locked = round_.state != RoundState.OPEN
+    picked = picked_names(db, round_) if who_picked else []
     return RoundOut(
         number=round_.number, state=round_.state, contenders=list(round_.contenders),
         questions=[RoundQuestionOut(id=id_, body=body, answer=answer if scored else None)
                    for id_, body, answer in questions],
-        picked=(picked := picked_names(db, round_)),
-        picked_count=len(picked),
+        picked=picked,
+        picked_count=len(picked) if who_picked else picked_count(db, round_),
         my_picks=my_picks,
         split=crowd_split(db, round_, [id_ for id_, _, _ in questions]) if locked else None,
         locks_at=round_.locks_at,
     )
 
 
-def game_view(db, game: Game, player: Player | None = None, ranked: list[dict] | None = None) -> GameOut:
-    """``ranked``: ``scoring.ranked`` for this game, if the caller has it already."""
+def picked_count(db, round_: Round) -> int:
+    return db.scalar(select(func.count(distinct(Pick.player_id))).where(Pick.round_id == round_.id)) or 0
+
+
+# What a view of a game holds of lists that grow with the lobby: the newest players (the
+# projector's lobby and a phone's show them) and the top of the standings. The rest is paged:
+# GET /api/games/{code}/players and /leaderboard.
+NEWEST_PLAYERS = 20
+# standings in events to the whole room and in every caller's state: never the whole lobby
+ROOM_STANDINGS = 10
+
+
+def game_view(db, game: Game, ranked: list[dict] | None = None) -> GameOut:
+    """A game of any size in a bounded view: counts, the newest players, the current round
+    without who picked (``picked_count`` only) and without anyone's own picks.
+    ``ranked``: ``scoring.ranked`` for this game, if the caller has it already."""
     ranked = scoring.ranked(db, game.id) if ranked is None else ranked
     round_ = current_round(db, game)
     questions = db.execute(select(Question.id, Question.body)
                            .join(GameQuestion, GameQuestion.question_id == Question.id)
                            .where(GameQuestion.game_id == game.id).order_by(GameQuestion.position))
-    # validated in one go (pydantic-core), not one model per player: lobbies can be thousands
+    newest = heapq.nlargest(NEWEST_PLAYERS, ranked, key=lambda s: s["player_id"])
     return GameOut.model_validate({
         "code": game.code, "title": game.title, "status": game.status, "created_at": game.created_at,
         "questions": [{"id": id_, "body": body} for id_, body in questions],
-        "players": [{"id": s["player_id"], "name": s["name"], "score": s["score"]}
-                    for s in sorted(ranked, key=lambda s: s["player_id"])],
+        "players": [{"id": s["player_id"], "name": s["name"], "score": s["score"]} for s in reversed(newest)],
         "player_count": len(ranked),
-        "round": round_view(db, round_, player) if round_ else None,
+        "round": round_view(db, round_, who_picked=False) if round_ else None,
     })
 
 
-# standings in events to the whole room: every phone gets them, so never the whole lobby
-ROOM_STANDINGS = 10
-
-
 def leaderboard_view(db, game: Game, limit: int | None = None, offset: int = 0) -> Leaderboard:
-    """The standings from ``offset`` on, at most ``limit`` of them (all when None)."""
+    """The standings from ``offset`` on, at most ``limit`` of them (all when None), read now
+    (for a command that has just changed them; queries page the cached ones: ``SharedState``)."""
     ranked = scoring.ranked(db, game.id)
     page = ranked[offset:] if limit is None else ranked[offset:offset + limit]
     return Leaderboard(code=game.code, total=len(ranked), offset=offset,
@@ -146,23 +162,50 @@ def state_stamp(db, game: Game) -> tuple:
     )).one())
 
 
-# game -> (stamp, its GameOut without anyone's picks, leaderboard, current round id), per process
-_SHARED_STATES: dict[tuple, tuple] = {}
+@dataclass(frozen=True)
+class SharedState:
+    """What every caller's view of a game shares, read once per change of the game: the bounded
+    ``GameOut``, everyone ranked (plain dicts from ``scoring.ranked``), where each player is in
+    that ranking, the roster in joining order and who picked in the current round."""
+    game: GameOut
+    ranked: list[dict]
+    places: dict[int, int]   # player id -> index in ``ranked``
+    roster: list[dict]       # ``ranked`` by player id: joining order
+    picked: frozenset[int]   # players with a pick in the current round
+    round_id: int | None
+
+    def standings(self, limit: int, offset: int = 0) -> list[Standing]:
+        return _STANDINGS.validate_python(self.ranked[offset:offset + limit])
+
+    def standing_of(self, player_id: int) -> Standing | None:
+        place = self.places.get(player_id)
+        return None if place is None else Standing.model_validate(self.ranked[place])
+
+
+_STANDINGS = TypeAdapter(list[Standing])
+
+# game -> (stamp, its SharedState), per process
+_SHARED_STATES: dict[tuple, tuple[tuple, SharedState]] = {}
 _SHARED_STATES_KEPT = 64
 
 
-def shared_state(db, game: Game) -> tuple[GameOut, list[Standing], int | None]:
+def shared_state(db, game: Game) -> SharedState:
     """The part of ``get_state`` that is the same for every caller, rebuilt only when the game
     changed: a lobby of thousands (re)connecting at once reads it once, not once per phone."""
     key = (str(db.get_bind().url), game.id, game.code, game.created_at)
     stamp = state_stamp(db, game)  # before the state: what is kept is never older than its stamp
     kept = _SHARED_STATES.get(key)
     if kept is not None and kept[0] == stamp:
-        return kept[1:]
+        return kept[1]
     ranked = scoring.ranked(db, game.id)
-    out = game_view(db, game, None, ranked)
-    shared = (out, scoring.standings(db, game.id, ranked), stamp[7])
+    round_id = stamp[7]
+    picked = frozenset(db.scalars(select(Pick.player_id).where(Pick.round_id == round_id).distinct())
+                       if round_id is not None else ())
+    shared = SharedState(game=game_view(db, game, ranked), ranked=ranked,
+                         places={s["player_id"]: n for n, s in enumerate(ranked)},
+                         roster=sorted(ranked, key=lambda s: s["player_id"]),
+                         picked=picked, round_id=round_id)
     if len(_SHARED_STATES) >= _SHARED_STATES_KEPT:
         _SHARED_STATES.pop(next(iter(_SHARED_STATES)), None)
-    _SHARED_STATES[key] = (stamp, *shared)
+    _SHARED_STATES[key] = (stamp, shared)
     return shared

@@ -286,12 +286,25 @@ def play_picks(code):
     return redirect(url_for("pages.play", code=code.upper(), saved=1), code=303)
 
 
+# Players (and standings) the host page lists at once; ``?players=N`` pages the roster on.
+HOST_PAGE = 200
+
+
+def roster_offset() -> int:
+    """The host page's ``?players=`` offset: a whole multiple of its page, anything else is 0."""
+    offset = request.args.get("players", 0, type=int)
+    return offset - offset % HOST_PAGE if 0 <= offset <= 2**31 - 1 else 0
+
+
 def host_panel(code: str) -> Callable[[GameState], dict]:
-    """What only the host page shows: the bank questions not yet in the game, and everyone's
+    """What only the host page shows: a page of the roster (who has picked, to rename or
+    remove) and of the standings, the bank questions not yet in the game, and those players'
     picks in the current round as table rows (one cell per question)."""
     def panel(state: GameState) -> dict:
         in_game = {q.id for q in state.game.questions}
         choices = [q for q in bank.list_questions(context(), {}) if q.id not in in_game]
+        roster = games.list_players(context(), {"code": code, "limit": HOST_PAGE, "offset": roster_offset()})
+        board = games.get_leaderboard(context(), {"code": code, "limit": HOST_PAGE})
         try:
             picks = rounds.get_round_picks(context(token=token_for(session, "host", code)),
                                            {"code": code})
@@ -299,14 +312,27 @@ def host_panel(code: str) -> Callable[[GameState], dict]:
             picks = None
         rows = []
         if picks is not None and state.game.round is not None:
+            shown = {p.id for p in roster.players}
             for player in picks.players:
-                theirs = {a.question_id: a.answer for a in player.picks}
-                rows.append((player.name, [theirs.get(q.id, "—") for q in state.game.round.questions]))
+                if player.player_id in shown:
+                    theirs = {a.question_id: a.answer for a in player.picks}
+                    rows.append((player.name, [theirs.get(q.id, "—") for q in state.game.round.questions]))
         link = cohost_link(code)
         return {"bank_choices": choices, "round_picks": picks, "pick_rows": rows,
+                "roster": roster, "roster_pages": roster_pages(roster.offset, roster.total),
+                "host_board": board, "more_ranked": max(0, board.total - len(board.standings)),
                 "rejoins": rejoin.list_rejoins(context(), {"code": code}).requests,
                 "cohost_url": link, "cohost_qr": qr_data_uri(link) if link else None}
     return panel
+
+
+def roster_pages(offset: int, total: int) -> dict | None:
+    """The roster's pager on the host page (None while everyone fits on one page)."""
+    if total <= HOST_PAGE and offset == 0:
+        return None
+    return {"first": offset + 1, "last": min(total, offset + HOST_PAGE), "count": total,
+            "previous": max(0, offset - HOST_PAGE) if offset else None,
+            "next": offset + HOST_PAGE if offset + HOST_PAGE < total else None}
 
 
 @bp.route("/host/<code>")
@@ -423,16 +449,16 @@ def ordinal(n: int, language: str = "en") -> str:
 
 def standings_panel(state: GameState) -> dict:
     """A phone's leaderboard: the top rows, then the player's own line when it is below them,
-    and where the player stands ("3rd of 28", moved since the previous board)."""
-    board = state.leaderboard
-    moved = any(s.previous_rank is not None for s in board)
-    own = next((s for s in board if s.player_id == state.you.player_id), None)
-    below = own is not None and own.player_id not in {s.player_id for s in board[:SCREEN_TOP]}
+    and where the player stands ("3rd of 28", moved since the previous board). Everyone is
+    ranked, so the standings number ``player_count``; the state holds only the top of them."""
+    board, own, ranked = state.leaderboard[:SCREEN_TOP], state.standing, state.game.player_count
+    moved = any(s.previous_rank is not None for s in (*board, *([own] if own else [])))
+    below = own is not None and own.player_id not in {s.player_id for s in board}
     return {
-        "top": standing_rows(board[:SCREEN_TOP], moved),
+        "top": standing_rows(board, moved),
         "own_row": standing_rows([own], moved)[0] if own is not None and below else None,
-        "more_ranked": max(0, len(board) - SCREEN_TOP - below),
-        "standing": None if own is None else {"ordinal": ordinal(own.rank, current_language()), "of": len(board),
+        "more_ranked": max(0, ranked - len(board) - below),
+        "standing": None if own is None else {"ordinal": ordinal(own.rank, current_language()), "of": ranked,
                                               "move": movement(own, moved)},
     }
 
@@ -441,7 +467,9 @@ def screen_panel(state: GameState) -> dict:
     """The projector's view of the state: the phase, and only as much of each list as fits."""
     game, round_, board = state.game, state.game.round, state.leaderboard
     phase = "ended" if game.status == "ended" else round_.state if round_ else "lobby"
-    moved = any(s.previous_rank is not None for s in board)  # a previous board to compare with
+    # a previous board to compare with: the top 10 of one shows it (only players who joined
+    # since are new on it, and a top 10 of only those is a room that nearly all came late)
+    moved = any(s.previous_rank is not None for s in board)
     questions: list[dict] = []
     shown = 0
     if round_ is not None:
@@ -450,19 +478,19 @@ def screen_panel(state: GameState) -> dict:
             shares, votes = crowd_shares(round_, question) if round_.split else ([], 0)
             questions.append({"q": question, "shares": shares, "votes": votes,
                               "called": next((x["count"] for x in shares if x["right"]), 0)})
-    newest = [p.name for p in reversed(game.players[-SCREEN_NAMES:])]  # players come by id
+    newest = [p.name for p in reversed(game.players[-SCREEN_NAMES:])]  # the newest, by id
     waiting = rejoin.list_rejoins(context(), {"code": game.code}).requests if phase != "ended" else []
     return {
         "qr": qr_data_uri(join_url(game.code)),
         "phase": phase,
-        "player_count": len(game.players),
+        "player_count": game.player_count,
         "newest_names": newest,
-        "more_names": len(game.players) - len(newest),
-        "picked_count": len(round_.picked) if round_ else 0,
+        "more_names": game.player_count - len(newest),
+        "picked_count": round_.picked_count if round_ else 0,
         "questions": questions,
         "more_questions": max(0, len(round_.questions) - shown) if round_ else 0,
         "top": standing_rows(board[:SCREEN_TOP], moved),
-        "more_ranked": max(0, len(board) - SCREEN_TOP),
+        "more_ranked": max(0, game.player_count - SCREEN_TOP),
         "podium": board[:3],
         "rejoin_names": [r.name for r in waiting[:SCREEN_REJOINS]],
         "more_rejoins": max(0, len(waiting) - SCREEN_REJOINS),

@@ -70,6 +70,7 @@ ROUTES: list[Route] = [
     Route("POST", "/api/games", games.create_game, status=201),
     Route("GET", "/api/games/{code}", games.get_game),
     Route("GET", "/api/games/{code}/state", games.get_state),
+    Route("GET", "/api/games/{code}/players", games.list_players),
     Route("POST", "/api/games/{code}/players", games.join_game, status=201, errors=(409, 422)),
     Route("PATCH", "/api/games/{code}/players/{player_id}", players.rename_player, errors=(409, 422)),
     Route("DELETE", "/api/games/{code}/players/{player_id}", players.remove_player, errors=(409,)),
