@@ -135,6 +135,9 @@ def viewer(caller: Caller) -> Viewer:
     return Viewer(role=caller.role)
 
 
+STAMP_ROUND = 6  # where ``state_stamp`` holds the current round's id
+
+
 def state_stamp(db, game: Game) -> tuple:
     """Everything the shared part of a game's state (players, scores, questions, the current
     round and who has picked) depends on, read in one query. Players and questions are only ever
@@ -142,13 +145,17 @@ def state_stamp(db, game: Game) -> tuple:
     ``scored_at``); only the latest round changes; picks only add to who has picked. A use case
     that renames, removes or edits any of these must add what it changes here: renaming or
     removing a player bumps ``roster_version``; a round may also be cancelled, reopened (its
-    ``locked_at`` cleared) or given more time (``locks_at``)."""
+    ``locked_at`` cleared) or given more time (``locks_at``).
+
+    It is read on every connect and view, so each part is an index lookup, but for two counts
+    that the unique indexes on players and picks answer without reading the rows: how many
+    players (it sees every join however commits interleave, which a ``max(id)`` would not;
+    ``roster_version`` tells the rest), and how many have picked in the current round."""
     latest = (select(Round.id).where(Round.game_id == game.id)
               .order_by(Round.number.desc()).limit(1).scalar_subquery())
     in_game = GameQuestion.game_id == game.id
     return (game.status, game.ended_at, game.roster_version, *db.execute(select(
-        select(func.count(Player.id)).where(Player.game_id == game.id).scalar_subquery(),
-        select(func.max(Player.id)).where(Player.game_id == game.id).scalar_subquery(),
+        select(func.count()).select_from(Player).where(Player.game_id == game.id).scalar_subquery(),
         select(func.count(GameQuestion.id)).where(in_game).scalar_subquery(),
         select(func.max(Question.updated_at)).join(GameQuestion, GameQuestion.question_id == Question.id)
         .where(in_game).scalar_subquery(),
@@ -198,7 +205,7 @@ def shared_state(db, game: Game) -> SharedState:
     if kept is not None and kept[0] == stamp:
         return kept[1]
     ranked = scoring.ranked(db, game.id)
-    round_id = stamp[7]
+    round_id = stamp[STAMP_ROUND]
     picked = frozenset(db.scalars(select(Pick.player_id).where(Pick.round_id == round_id).distinct())
                        if round_id is not None else ())
     shared = SharedState(game=game_view(db, game, ranked), ranked=ranked,
