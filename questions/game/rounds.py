@@ -95,6 +95,6 @@ def score_round(ctx, request: Answers) -> Leaderboard:
     ctx.db.flush()
     board = leaderboard_view(ctx.db, ctx.game)
     ctx.emit(game_room(ctx.game.code), "round_scored",
-             {"round": public_round(round_view(ctx.db, round_)),
+             {"round": public_round(round_view(ctx.db, round_, who_picked=False)),
               "leaderboard": board.model_dump()["standings"][:ROOM_STANDINGS], "players": board.total})
     return board

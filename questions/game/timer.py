@@ -55,5 +55,5 @@ def lock_due_rounds(ctx, request: NoInput) -> list[int]:
     for round_id, game_id in due:
         round_ = ctx.db.get(Round, round_id, populate_existing=True)
         code = ctx.db.scalar(select(Game.code).where(Game.id == game_id))
-        ctx.emit(game_room(code), "round_locked", public_round(round_view(ctx.db, round_)))
+        ctx.emit(game_room(code), "round_locked", public_round(round_view(ctx.db, round_, who_picked=False)))
     return [round_id for round_id, _ in due]
