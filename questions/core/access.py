@@ -45,16 +45,18 @@ def normalise_code(code: str) -> str:
     return (code or "").strip().upper()
 
 
+# built once: every request that names a game runs it
+_GAME_BY_CODE = (select(Game).where(Game.code == bindparam("code"))
+                 .order_by((Game.status == GameStatus.OPEN).desc(), Game.id.desc()).limit(1))
+
+
 def find_game(db, code: str) -> Game:
     """The open game with this code, else the latest ended one (its results stay viewable)."""
     code = normalise_code(code)
     if len(code) > MAX_CODE_LENGTH or not code.isprintable():
         # never a real code; and a NUL or lone surrogate must not reach the database driver
         raise NotFound(_("No game with this code"))
-    game = db.scalars(
-        select(Game).where(Game.code == code)
-        .order_by((Game.status == GameStatus.OPEN).desc(), Game.id.desc()).limit(1)
-    ).first()
+    game = db.scalars(_GAME_BY_CODE, {"code": code}).first()
     if game is None:
         raise NotFound(_("No game with code %(code)s", code=code) if code else _("No game code given"))
     return game

@@ -7,7 +7,7 @@ import heapq
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Integer, bindparam, distinct, func, select
 
 from ..core.access import Caller
 from ..core.errors import NotFound
@@ -151,11 +151,17 @@ def state_stamp(db, game: Game) -> tuple:
     that the unique indexes on players and picks answer without reading the rows: how many
     players (it sees every join however commits interleave, which a ``max(id)`` would not;
     ``roster_version`` tells the rest), and how many have picked in the current round."""
-    latest = (select(Round.id).where(Round.game_id == game.id)
+    return (game.status, game.ended_at, game.roster_version,
+            *db.connection().execute(_STAMP, {"game": game.id}).one())
+
+
+def _stamp_statement():
+    game = bindparam("game", type_=Integer)
+    latest = (select(Round.id).where(Round.game_id == game)
               .order_by(Round.number.desc()).limit(1).scalar_subquery())
-    in_game = GameQuestion.game_id == game.id
-    return (game.status, game.ended_at, game.roster_version, *db.execute(select(
-        select(func.count()).select_from(Player).where(Player.game_id == game.id).scalar_subquery(),
+    in_game = GameQuestion.game_id == game
+    return select(
+        select(func.count()).select_from(Player).where(Player.game_id == game).scalar_subquery(),
         select(func.count(GameQuestion.id)).where(in_game).scalar_subquery(),
         select(func.max(Question.updated_at)).join(GameQuestion, GameQuestion.question_id == Question.id)
         .where(in_game).scalar_subquery(),
@@ -166,7 +172,12 @@ def state_stamp(db, game: Game) -> tuple:
         select(Round.locks_at).where(Round.id == latest).scalar_subquery(),
         select(func.count(RoundQuestion.id)).where(RoundQuestion.round_id == latest).scalar_subquery(),
         select(func.count(distinct(Pick.player_id))).where(Pick.round_id == latest).scalar_subquery(),
-    )).one())
+    )
+
+
+# built once: it is read on every connect and view, and building it (and its cache key) each
+# time cost more than running it
+_STAMP = _stamp_statement()
 
 
 @dataclass(frozen=True)
