@@ -225,12 +225,46 @@ def test_close_session_closes_one_that_never_connected():
     polling = threading.Thread(target=lambda: received.extend(client.receive()), daemon=True)
     polling.start()
     time.sleep(0.2)  # the poll waits (else the session is gone before the client asks)
-    # over polling, python-engineio's close then waits for ever on its queue: not in this thread
-    threading.Thread(target=internals.close_session, args=(io.server, client.eio_sid),
-                     daemon=True).start()
+    # over polling, python-engineio's own disconnect would wait for ever on the socket's queue
+    # (a greenthread kept per closed session): close_session must return at once
+    closing = threading.Thread(target=internals.close_session, args=(io.server, client.eio_sid),
+                               daemon=True)
+    closing.start()
+    closing.join(5)
+    assert not closing.is_alive(), "close_session waited for the close packet to be delivered"
     polling.join(5)
     assert received == ["1"], "Engine.IO did not send its close packet"
     assert not internals.session_open(io.server, client.eio_sid)
+    assert client.eio_sid not in io.server.eio.sockets, "Engine.IO keeps the closed socket"
+
+
+def test_a_session_reads_taking_turns_and_stops_once_closed():
+    """The reader of every session goes through the instance's ``receive`` (wrapped to yield
+    after each message), and a closed session's reader is told to stop."""
+    from engineio import exceptions as engineio_exceptions
+
+    app, io = make_socketio()
+    slept: list[float] = []
+    real_sleep = io.server.sleep
+    io.server.sleep = lambda seconds=0: (slept.append(seconds), real_sleep(seconds))[1]
+    client = Polling(app)
+    internals.take_turns_reading(io.server, client.eio_sid)
+    client.connect()
+    client.send('21["echo","hi"]')
+    assert client.receive() == ['431["hi"]']
+    assert slept.count(0) >= 2, "Engine.IO's reader no longer calls socket.receive on the instance"
+    socket = io.server.eio.sockets[client.eio_sid]
+    socket.closed = True
+    with pytest.raises(engineio_exceptions.SocketIsClosedError):
+        socket.receive(None)
+
+
+def test_engineio_socket_close_can_skip_waiting():
+    import inspect
+
+    from engineio.socket import Socket
+    params = inspect.signature(Socket.close).parameters
+    assert {"wait", "reason"} <= set(params), f"Socket.close changed: {params}"
 
 
 def test_handlers_and_reserved_events_are_told_apart():

@@ -20,11 +20,12 @@ from .server import (
     send_ack,
     session_open,
     start_message_queue,
+    take_turns_reading,
     watch_sessions,
 )
 
 __all__ = [
     "JsonPacket", "LocalManager", "RedisManager", "close_session", "eio_sid_to_sid", "gate_events",
     "has_handler", "is_reserved_event", "local_sockets", "remote_address", "send_ack",
-    "session_open", "start_message_queue", "watch_sessions",
+    "session_open", "start_message_queue", "take_turns_reading", "watch_sessions",
 ]

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from engineio import exceptions as engineio_exceptions
 from socketio import packet
 
 NAMESPACE = "/"
@@ -64,6 +65,30 @@ def watch_sessions(server: Any, opened: Callable[[str], None], closed: Callable[
     server.eio.on("disconnect", disconnected)
 
 
+def take_turns_reading(server: Any, eio_sid: str) -> None:
+    """Make the session's reader hand the CPU to others after each message, and stop reading
+    once the session is closed.
+
+    python-engineio's websocket reader loops ``receive`` over the frames that have arrived, and
+    eventlet's recv returns buffered data without yielding: a client that sends thousands of
+    frames in one burst is read to the end before anyone else runs (and read on after the guard
+    has closed it), while every other player waits. Relies on: ``eio.sockets`` (sid -> socket),
+    the reader calling ``socket.receive(pkt)`` through the instance, ``Socket.closed``, and
+    ``engineio.exceptions.SocketIsClosedError`` ending the reader's loop."""
+    socket = server.eio.sockets.get(eio_sid)
+    if socket is None:
+        return
+    receive = socket.receive
+
+    def taking_turns(pkt):
+        if socket.closed:
+            raise engineio_exceptions.SocketIsClosedError()
+        receive(pkt)
+        server.sleep(0)
+
+    socket.receive = taking_turns
+
+
 def is_reserved_event(server: Any, name: str) -> bool:
     """Whether ``name`` is one python-socketio raises itself (``connect``, ``disconnect``).
     Relies on: ``Server.reserved_events``."""
@@ -102,8 +127,17 @@ def send_ack(server: Any, eio_sid: str, namespace: str, id: Any, data: list) -> 
 
 def close_session(server: Any, eio_sid: str) -> None:
     """Close the Engine.IO session at once (its queued frames are dropped with it), whether or
-    not it connected to a namespace. Relies on: ``Server.eio``, the Engine.IO server."""
-    server.eio.disconnect(eio_sid)
+    not it connected to a namespace, without waiting for the close packet to be delivered:
+    ``eio.disconnect`` waits on the socket's queue, which over long-polling never empties once
+    the client has taken the close packet, so every session the guard closed would keep a
+    greenthread for ever. Relies on: ``Server.eio``, the Engine.IO server, its ``sockets`` (sid
+    -> socket) and ``reason``, and ``engineio.socket.Socket.close(wait=, reason=)``."""
+    eio = server.eio
+    socket = eio.sockets.get(eio_sid)
+    if socket is None:
+        return  # already gone
+    socket.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
+    eio.sockets.pop(eio_sid, None)
 
 
 def start_message_queue(socketio: Any, timeout: float = 5.0) -> bool:

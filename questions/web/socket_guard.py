@@ -49,6 +49,11 @@ class SocketGuard:
 
     def admit(self, eio_sid: str, namespace: str, id, data) -> bool:
         server = self.server
+        if not internals.session_open(server, eio_sid):
+            # closed meanwhile (a flood): Engine.IO had already read and queued the rest of its
+            # burst, each to be handled on its own; drop them at the cost of a lookup, rather
+            # than answer, count and close again thousands of times while others wait
+            return False
         name = data[0] if isinstance(data, list) and data else None
         if not isinstance(name, str) or internals.is_reserved_event(server, name):
             self._answer(eio_sid, namespace, id, 400, "Not an event a client may send")
@@ -91,6 +96,8 @@ class SocketGuard:
     # ---------------------------------------------------------------- sessions
 
     def opened(self, eio_sid: str) -> None:
+        # a burst from one client is read a frame at a time between everyone else's work
+        internals.take_turns_reading(self.server, eio_sid)
         if self.idle_timeout > 0:
             self.server.start_background_task(self._close_if_never_connected, eio_sid)
 
