@@ -121,10 +121,14 @@ for i in "${!PORTS[@]}"; do
   upstreams+="        server 127.0.0.1:${PORTS[$i]} max_fails=3 fail_timeout=10s;"$'\n'
 done
 
+# Each phone is two connections of one nginx worker (its own, and the one to the app), each one
+# descriptor; worker_connections counts both. nginx started as root raises its workers' limit
+# itself (worker_rlimit_nofile), past this shell's hard limit.
 nofile=$(ulimit -Hn)
 [ "$nofile" = "unlimited" ] && nofile=65536
+[ "$(id -u)" -eq 0 ] && nofile=65536
 [ "$nofile" -le 65536 ] || nofile=65536
-worker_connections=$(( nofile / 2 > 1024 ? nofile / 2 : 1024 ))
+worker_connections=$(( nofile - 64 > 1024 ? nofile - 64 : 1024 ))   # a few for logs and listeners
 # placeholders may contain '/', '|' never does
 sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@LISTEN@|$LISTEN|g" -e "s|@NOFILE@|$nofile|g" \
     -e "s|@WORKER_CONNECTIONS@|$worker_connections|g" -e "s|@ACCESS_LOG@|$ACCESS_LOG|g" \

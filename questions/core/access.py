@@ -71,13 +71,16 @@ class Caller:
 ANONYMOUS = Caller("anonymous")
 
 
+_PLAYER_BY_TOKEN = select(Player).where(Player.token_hash == bindparam("digest"))  # built once
+
+
 def identify(db, game: Game, token: str | None) -> Caller:
     """Who this token belongs to within ``game``: 401 if unknown, 403 if it belongs to another game.
     Players first: theirs is the hot path (one indexed lookup); a host's key is the second."""
     if not token:
         return ANONYMOUS
     digest = hash_token(token)
-    player = db.scalars(select(Player).where(Player.token_hash == digest)).first()
+    player = db.scalars(_PLAYER_BY_TOKEN, {"digest": digest}).first()
     if player is not None:
         if player.game_id != game.id:
             raise Forbidden(_("This token belongs to another game"))
@@ -175,8 +178,13 @@ def _open_game_of_player(ctx, code: str, token: str, gated: bool) -> tuple[Game,
 def code_for_token(db, token: str) -> str | None:
     """The code of the game a host or player token belongs to (for a socket that sent only a
     token). Players first: thousands of phones connect, a host or two."""
-    digest = hash_token(token)
-    return (db.scalars(select(Game.code).join(Player, Player.game_id == Game.id)
-                       .where(Player.token_hash == digest)).first()
-            or db.scalars(select(Game.code).join(HostKey, HostKey.game_id == Game.id)
-                          .where(HostKey.token_hash == digest)).first())
+    digest = {"digest": hash_token(token)}
+    return (db.scalars(_PLAYER_GAME_CODE, digest).first()
+            or db.scalars(_HOST_GAME_CODE, digest).first())
+
+
+# built once, like the lookups above: a lobby connecting runs them thousands of times
+_PLAYER_GAME_CODE = (select(Game.code).join(Player, Player.game_id == Game.id)
+                     .where(Player.token_hash == bindparam("digest")))
+_HOST_GAME_CODE = (select(Game.code).join(HostKey, HostKey.game_id == Game.id)
+                   .where(HostKey.token_hash == bindparam("digest")))
