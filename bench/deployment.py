@@ -50,7 +50,33 @@ def listening_pid(port: int) -> int:
     return int(found.group(1))
 
 
-class Deployment:
+class Profiled:
+    """py-spy on one process of a server under load, a phase at a time."""
+    profiler: subprocess.Popen | None = None
+
+    def profiled_pid(self) -> int:
+        raise NotImplementedError
+
+    async def start_profiler(self, path: Path | None, py_spy: str) -> None:
+        """py-spy on the server until ``stop_profiler`` (no-op when ``path`` is None)."""
+        if path is None:
+            return
+        self.profiler = subprocess.Popen([py_spy, "record", "-p", str(self.profiled_pid()), "-r", "200",
+                                          "-f", "raw", "-o", str(path)], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        await asyncio.sleep(1)  # attaching takes a moment
+
+    def stop_profiler(self) -> None:
+        if self.profiler is not None and self.profiler.poll() is None:
+            self.profiler.send_signal(signal.SIGINT)
+            try:
+                self.profiler.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.profiler.kill()
+        self.profiler = None
+
+
+class Deployment(Profiled):
     """The same interface as ``bench.run.Server``: url, wait_healthy, cpu_seconds,
     cpu_wait_seconds, rss_bytes, start_profiler / stop_profiler (the first app process), stop."""
 
@@ -72,7 +98,6 @@ class Deployment:
         self.app_pids: list[int] = []
         self.nginx_pids: list[int] = []
         self.sources: list[str] = []
-        self.profiler: subprocess.Popen | None = None
 
     async def wait_healthy(self, session: aiohttp.ClientSession, timeout: float = 120) -> None:
         loop = asyncio.get_running_loop()
@@ -125,22 +150,8 @@ class Deployment:
     def nginx_cpu_seconds(self) -> float:
         return schedstat(self.nginx_pids, 0)
 
-    async def start_profiler(self, path: Path | None, py_spy: str) -> None:
-        if path is None:
-            return
-        self.profiler = subprocess.Popen([py_spy, "record", "-p", str(self.app_pids[0]), "-r", "200",
-                                          "-f", "raw", "-o", str(path)], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
-        await asyncio.sleep(1)
-
-    def stop_profiler(self) -> None:
-        if self.profiler is not None and self.profiler.poll() is None:
-            self.profiler.send_signal(signal.SIGINT)
-            try:
-                self.profiler.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.profiler.kill()
-        self.profiler = None
+    def profiled_pid(self) -> int:
+        return self.app_pids[0]
 
     def stop(self) -> None:
         self.stop_profiler()

@@ -38,7 +38,6 @@ import math
 import os
 import platform
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -52,7 +51,7 @@ from questions.config import normalise_database_url
 from questions.serving import free_port, raise_fd_limit
 
 from .client import Phone, Swarm
-from .deployment import Deployment, schedstat
+from .deployment import Deployment, Profiled, schedstat
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -126,7 +125,7 @@ def server_env(database_url: str, redis_url: str | None, log_dir: Path, **extra:
     return env
 
 
-class Server:
+class Server(Profiled):
     """``python app.py`` as `make run` starts it, with the rate limits lifted; or, as ``kind``
     "ceiling", the bare stack ``python -m bench.ceiling`` on the same database."""
 
@@ -142,7 +141,6 @@ class Server:
                    else [python, os.environ.get("BENCH_APP", "app.py")])
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.profiler: subprocess.Popen | None = None
 
     async def wait_healthy(self, session: aiohttp.ClientSession, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -172,23 +170,8 @@ class Server:
         """CPU time the server ran (user + system)."""
         return schedstat([self.process.pid], 0)
 
-    async def start_profiler(self, path: Path | None, py_spy: str) -> None:
-        """py-spy on the server until ``stop_profiler`` (no-op when ``path`` is None)."""
-        if path is None:
-            return
-        self.profiler = subprocess.Popen([py_spy, "record", "-p", str(self.process.pid), "-r", "200",
-                                          "-f", "raw", "-o", str(path)], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
-        await asyncio.sleep(1)  # attaching takes a moment
-
-    def stop_profiler(self) -> None:
-        if self.profiler is not None and self.profiler.poll() is None:
-            self.profiler.send_signal(signal.SIGINT)
-            try:
-                self.profiler.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.profiler.kill()
-        self.profiler = None
+    def profiled_pid(self) -> int:
+        return self.process.pid
 
     def stop(self) -> None:
         self.stop_profiler()
