@@ -142,3 +142,30 @@ def test_the_pages_of_a_big_lobby_show_a_page_of_it(app, ctx):
 
     screen = Browser(app).get(f"/screen/{code}?partial=1")
     assert "<strong>1</strong> of 451 have picked" in screen
+
+
+def test_a_phones_state_reads_its_player_and_game_in_one_lookup(app, ctx):
+    """Connect and refresh: the player and their game in one indexed lookup, then the shared
+    state's stamp and the phone's own picks; nothing that reads the lobby row by row."""
+    from sqlalchemy import event
+
+    from questions.core.extensions import db
+
+    lobby, names = scored_lobby(ctx)
+    games.get_state(as_player(ctx, lobby, names[0]), {"code": lobby.code})  # the shared state is kept
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            state = games.get_state(as_player(ctx, lobby, names[5]), {"code": lobby.code})
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    assert state.you.name == names[5] and state.standing is not None
+    lookups = [s for s in statements if "players" in s.split(" WHERE ")[0] and "token_hash" in s]
+    assert len(lookups) == 1 and "JOIN games" in lookups[0], statements
+    assert not [s for s in statements if s.startswith("SELECT games.") and "games.code =" in s], statements
+    assert len(statements) <= 3, statements  # the lookup, the stamp, the phone's own picks

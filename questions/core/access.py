@@ -113,7 +113,7 @@ def authorize(ctx, code: str, required: Auth, gated: bool = False) -> tuple[Game
     ``gated``: also enter the game's pick gate (a player's pick, see ``gate``)."""
     if not isinstance(required, Auth):  # "host" is no Auth: fail closed rather than guess
         raise TypeError(f"authorize takes an Auth, not {required!r}")
-    if required is Auth.PLAYER and ctx.token:
+    if required in (Auth.PLAYER, Auth.OPTIONAL) and ctx.token:  # a phone: its picks, its state
         found = _open_game_of_player(ctx, code, ctx.token, gated)
         if found is not None:
             return found
@@ -142,22 +142,25 @@ def _authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
 
 # Built once (building the statement per call cost as much as running it), and only the
 # columns a pick uses: loading two full ORM rows per pick was most of this lookup's cost.
-_PLAYER_AND_GAME = (select(Player.id, Player.name, Player.game_id, Game.code, Game.status, Game.created_at)
+_PLAYER_AND_GAME = (select(Player.id, Player.name, Player.game_id, Game.code, Game.status, Game.created_at,
+                           Game.title, Game.ended_at, Game.roster_version)
                     .join(Game, Game.id == Player.game_id).where(Player.token_hash == bindparam("digest")))
 # the same, passing the game's pick gate on the way (PostgreSQL): one round trip, not two
 _PLAYER_AND_GAME_GATED = _PLAYER_AND_GAME.add_columns(gate.entered(Game.id))
 
 
 def _open_game_of_player(ctx, code: str, token: str, gated: bool) -> tuple[Game, Caller] | None:
-    """A player's call on their own open game, the crowd's hot path (every pick): the player and
-    the game in one indexed lookup instead of two (with ``gated``, entering the game's gate in
-    the same statement). Anything else (another game, an ended one, a host's token, an unknown
-    token) answers None, and ``authorize`` takes the general way, which gives each its answer
-    (a gate entered here on the way stays entered: entering again is harmless).
+    """A player's call on their own open game, the crowd's hot path (every pick, every phone's
+    connect and state): the player and the game in one indexed lookup instead of two (with
+    ``gated``, entering the game's gate in the same statement). Anything else (another game, an
+    ended one, a host's token, an unknown token) answers None, and ``authorize`` takes the
+    general way, which gives each its answer (a gate entered here on the way stays entered:
+    entering again is harmless).
 
-    The game and player come back detached, with only the looked-up columns loaded: reading any
-    other attribute of them raises (DetachedInstanceError) instead of quietly querying, so a use
-    case that needs more must read it itself."""
+    The game and player come back detached, with only the looked-up columns loaded (what the
+    picks and the read views use): reading any other attribute of them raises
+    (DetachedInstanceError) instead of quietly querying, so a use case that needs more must read
+    it itself."""
     if ctx.limiter is not None:
         ctx.limiter.before_lookup(ctx.client_ip)
     gated_here = gated and gate.in_statements(ctx.db)
@@ -168,7 +171,8 @@ def _open_game_of_player(ctx, code: str, token: str, gated: bool) -> tuple[Game,
         return None
     if gated and not gated_here:
         gate.enter(ctx.db, row.game_id)
-    game = Game(id=row.game_id, code=row.code, status=GameStatus(row.status), created_at=row.created_at)
+    game = Game(id=row.game_id, code=row.code, status=GameStatus(row.status), created_at=row.created_at,
+                title=row.title, ended_at=row.ended_at, roster_version=row.roster_version)
     player = Player(id=row.id, name=row.name, game_id=row.game_id)
     make_transient_to_detached(game)
     make_transient_to_detached(player)
