@@ -168,4 +168,5 @@ def test_a_phones_state_reads_its_player_and_game_in_one_lookup(app, ctx):
     lookups = [s for s in statements if "players" in s.split(" WHERE ")[0] and "token_hash" in s]
     assert len(lookups) == 1 and "JOIN games" in lookups[0], statements
     assert not [s for s in statements if s.startswith("SELECT games.") and "games.code =" in s], statements
-    assert len(statements) <= 3, statements  # the lookup, the stamp, the phone's own picks
+    reads = [s for s in statements if s != "BEGIN"]  # SQLite's (see factory._sqlite_begin)
+    assert len(reads) <= 3, statements  # the lookup, the stamp, the phone's own picks
