@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import aiohttp
@@ -51,8 +52,28 @@ def listening_pid(port: int) -> int:
 
 
 class Profiled:
-    """py-spy on one process of a server under load, a phase at a time."""
+    """A server under load (``process``, ``url``, ``log_path``): waiting for it to be healthy, and
+    py-spy on one of its processes, a phase at a time."""
     profiler: subprocess.Popen | None = None
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+
+    async def wait_until_healthy(self, session: aiohttp.ClientSession, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited {self.process.returncode}: "
+                                   f"{self.log_path.read_text(errors='replace')[-3000:]}")
+            try:
+                async with session.get(f"{self.url}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"server not healthy after {timeout}s: "
+                           f"{self.log_path.read_text(errors='replace')[-3000:]}")
 
     def profiled_pid(self) -> int:
         raise NotImplementedError
@@ -100,21 +121,7 @@ class Deployment(Profiled):
         self.sources: list[str] = []
 
     async def wait_healthy(self, session: aiohttp.ClientSession, timeout: float = 120) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"run-local.sh exited {self.process.returncode}: "
-                                   f"{self.log_path.read_text(errors='replace')[-3000:]}")
-            try:
-                async with session.get(f"{self.url}/healthz") as response:
-                    if response.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-        else:
-            raise RuntimeError(f"deployment not healthy after {timeout}s: {self.log_path.read_text()[-3000:]}")
+        await self.wait_until_healthy(session, timeout)
         self.app_pids = [listening_pid(port) for port in self.backends]
         master = int((self.run_dir / "nginx.pid").read_text())
         children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()

@@ -143,18 +143,7 @@ class Server(Profiled):
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     async def wait_healthy(self, session: aiohttp.ClientSession, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited {self.process.returncode}: {self.log_path.read_text()}")
-            try:
-                async with session.get(f"{self.url}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"server not healthy after {timeout}s: {self.log_path.read_text()}")
+        await self.wait_until_healthy(session, timeout)
 
     def rss_bytes(self) -> int:
         with open(f"/proc/{self.process.pid}/statm") as f:

@@ -355,3 +355,20 @@ def two_servers(start_server):
     yield {"A": a, "B": b}
     a.stop()
     b.stop()
+
+
+def statements_sent(app, call):
+    """``call()``'s result and the SQL statements it sent (whitespace folded), in order."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            return call(), statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)

@@ -17,6 +17,7 @@ from questions.core.events import game_room, watch_room
 from questions.core.models import Player
 from questions.game import games
 
+from .conftest import statements_sent
 from .test_game_service import as_host, as_player, end, host_game, lock, pick, score, start
 from .test_host_controls_pages import Browser
 
@@ -147,23 +148,10 @@ def test_the_pages_of_a_big_lobby_show_a_page_of_it(app, ctx):
 def test_a_phones_state_reads_its_player_and_game_in_one_lookup(app, ctx):
     """Connect and refresh: the player and their game in one indexed lookup, then the shared
     state's stamp and the phone's own picks; nothing that reads the lobby row by row."""
-    from sqlalchemy import event
-
-    from questions.core.extensions import db
-
     lobby, names = scored_lobby(ctx)
     games.get_state(as_player(ctx, lobby, names[0]), {"code": lobby.code})  # the shared state is kept
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many):
-        statements.append(" ".join(statement.split()))
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            state = games.get_state(as_player(ctx, lobby, names[5]), {"code": lobby.code})
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+    state, statements = statements_sent(
+        app, lambda: games.get_state(as_player(ctx, lobby, names[5]), {"code": lobby.code}))
     assert state.you.name == names[5] and state.standing is not None
     lookups = [s for s in statements if "players" in s.split(" WHERE ")[0] and "token_hash" in s]
     assert len(lookups) == 1 and "JOIN games" in lookups[0], statements

@@ -5,12 +5,13 @@ Runs on SQLite by default and on PostgreSQL with ``DATABASE_URL`` (where the rac
 the game's gate, core/gate.py, and the host's own connection pool)."""
 from __future__ import annotations
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from questions.core.errors import Conflict, Invalid
 from questions.core.extensions import db
 from questions.core.models import Pick, Round
 from questions.game import games, picks, rounds
+from tests.conftest import statements_sent
 from tests.test_game_service import (
     as_player,
     end,
@@ -91,17 +92,8 @@ def test_a_pick_is_one_statement_after_the_caller_is_known(app, ctx):
     q1, q2 = lobby.qids
     start(ctx, lobby)
     pick(ctx, lobby, "Ana", {q1: "Zerg"})  # this process now keeps the round
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many):
-        statements.append(" ".join(statement.split()))
-
+    _, statements = statements_sent(app, lambda: pick(ctx, lobby, "Ana", {q1: "Terran", q2: "Zerg"}))
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            pick(ctx, lobby, "Ana", {q1: "Terran", q2: "Zerg"})
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
         postgres = db.engine.dialect.name == "postgresql"
 
     reads = [s for s in statements if s.startswith("SELECT")]
