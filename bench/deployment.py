@@ -24,6 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
+def rss(pids: list[int]) -> int:
+    """Resident memory in bytes, summed over ``pids``."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/statm") as f:
+            total += int(f.read().split()[1]) * PAGE_SIZE
+    return total
+
+
 def schedstat(pids: list[int], field: int) -> float:
     """Seconds summed over every thread of ``pids`` from /proc/<pid>/task/*/schedstat
     (nanoseconds: run time is field 0, time spent waiting for a CPU field 1)."""
@@ -75,14 +84,28 @@ class Profiled:
         raise RuntimeError(f"server not healthy after {timeout}s: "
                            f"{self.log_path.read_text(errors='replace')[-3000:]}")
 
-    def profiled_pid(self) -> int:
+    def pids(self) -> list[int]:
+        """The server's processes: what its CPU and memory are summed over."""
         raise NotImplementedError
+
+    def rss_bytes(self) -> int:
+        return rss(self.pids())
+
+    # from /proc/<pid>/task/*/schedstat, in nanoseconds: the bare stack's few milliseconds per
+    # phase are measurable, where /proc/<pid>/stat counts 10 ms ticks
+    def cpu_seconds(self) -> float:
+        """CPU time the server ran (user + system)."""
+        return schedstat(self.pids(), 0)
+
+    def cpu_wait_seconds(self) -> float:
+        """Time the server was ready to run but waited for a CPU (other work on the machine)."""
+        return schedstat(self.pids(), 1)
 
     async def start_profiler(self, path: Path | None, py_spy: str) -> None:
         """py-spy on the server until ``stop_profiler`` (no-op when ``path`` is None)."""
         if path is None:
             return
-        self.profiler = subprocess.Popen([py_spy, "record", "-p", str(self.profiled_pid()), "-r", "200",
+        self.profiler = subprocess.Popen([py_spy, "record", "-p", str(self.pids()[0]), "-r", "200",
                                           "-f", "raw", "-o", str(path)], stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
         await asyncio.sleep(1)  # attaching takes a moment
@@ -141,24 +164,11 @@ class Deployment(Profiled):
                 return list(found.values())
         raise RuntimeError(f"no client address reached every process: {found}")
 
-    def rss_bytes(self) -> int:
-        total = 0
-        for pid in self.app_pids:
-            with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * PAGE_SIZE
-        return total
-
-    def cpu_seconds(self) -> float:
-        return schedstat(self.app_pids, 0)
-
-    def cpu_wait_seconds(self) -> float:
-        return schedstat(self.app_pids, 1)
-
     def nginx_cpu_seconds(self) -> float:
         return schedstat(self.nginx_pids, 0)
 
-    def profiled_pid(self) -> int:
-        return self.app_pids[0]
+    def pids(self) -> list[int]:
+        return self.app_pids
 
     def stop(self) -> None:
         self.stop_profiler()

@@ -51,13 +51,12 @@ from questions.config import normalise_database_url
 from questions.serving import free_port, raise_fd_limit
 
 from .client import Phone, Swarm
-from .deployment import Deployment, Profiled, schedstat
+from .deployment import Deployment, Profiled
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/callit_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 QUESTIONS_IN_BANK = 50
 QUESTIONS_PER_GAME = 5
 CONTENDERS = ["Zerg", "Terran", "Protoss"]
@@ -145,22 +144,8 @@ class Server(Profiled):
     async def wait_healthy(self, session: aiohttp.ClientSession, timeout: float = 60) -> None:
         await self.wait_until_healthy(session, timeout)
 
-    def rss_bytes(self) -> int:
-        with open(f"/proc/{self.process.pid}/statm") as f:
-            return int(f.read().split()[1]) * PAGE_SIZE
-
-    # from /proc/<pid>/task/*/schedstat, in nanoseconds: the bare stack's few milliseconds per
-    # phase are measurable, where /proc/<pid>/stat counts 10 ms ticks
-    def cpu_wait_seconds(self) -> float:
-        """Time the server was ready to run but waited for a CPU (other work on the machine)."""
-        return schedstat([self.process.pid], 1)
-
-    def cpu_seconds(self) -> float:
-        """CPU time the server ran (user + system)."""
-        return schedstat([self.process.pid], 0)
-
-    def profiled_pid(self) -> int:
-        return self.process.pid
+    def pids(self) -> list[int]:
+        return [self.process.pid]
 
     def stop(self) -> None:
         self.stop_profiler()
