@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Iterator
+
+from sqlalchemy import event, exc
 
 # ``DB_TIMEOUT_SECONDS``: connect, statement and lock timeout. The client gives up a little later
 # than the server would, so a slow but live server reports its own reason first.
@@ -49,10 +52,6 @@ def ping_after_idle(engine, seconds: float = IDLE_PING_SECONDS) -> None:
     moment ago (a crowd of picks) is handed out without the extra round trip; should it still
     fail, SQLAlchemy sees the disconnect, invalidates the whole pool, and the request answers
     503 like any other outage."""
-    import time
-
-    from sqlalchemy import event, exc
-
     @event.listens_for(engine, "checkin")
     def checked_in(_dbapi_connection, record):
         record.info["idle_since"] = time.monotonic()

@@ -141,7 +141,7 @@ def _authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
 
 
 # Built once (building the statement per call cost as much as running it), and only the
-# columns a pick uses: loading two full ORM rows per pick was most of this lookup's cost.
+# columns a pick and the read views use: loading two full ORM rows was most of its cost.
 _PLAYER_AND_GAME = (select(Player.id, Player.name, Player.game_id, Game.code, Game.status, Game.created_at,
                            Game.title, Game.ended_at, Game.roster_version)
                     .join(Game, Game.id == Player.game_id).where(Player.token_hash == bindparam("digest")))
@@ -163,14 +163,12 @@ def _open_game_of_player(ctx, code: str, token: str, gated: bool) -> tuple[Game,
     it itself."""
     if ctx.limiter is not None:
         ctx.limiter.before_lookup(ctx.client_ip)
-    gated_here = gated and gate.in_statements(ctx.db)
-    statement = _PLAYER_AND_GAME_GATED if gated_here else _PLAYER_AND_GAME
+    # where the gate cannot be entered in a statement (SQLite) there is no gate to enter
+    statement = _PLAYER_AND_GAME_GATED if gated and gate.in_statements(ctx.db) else _PLAYER_AND_GAME
     row = ctx.db.connection().execute(statement, {"digest": hash_token(token)}).first()
     # open codes are unique (uq_games_open_code): such a game is the one ``find_game`` answers
     if row is None or row.status != GameStatus.OPEN or row.code != normalise_code(code):
         return None
-    if gated and not gated_here:
-        gate.enter(ctx.db, row.game_id)
     game = Game(id=row.game_id, code=row.code, status=GameStatus(row.status), created_at=row.created_at,
                 title=row.title, ended_at=row.ended_at, roster_version=row.roster_version)
     player = Player(id=row.id, name=row.name, game_id=row.game_id)

@@ -29,7 +29,8 @@ def _postgres(db) -> bool:
 
 
 def in_statements(db) -> bool:
-    """Whether the gate can be entered as part of another statement (``entered``)."""
+    """Whether the gate can be entered as part of another statement (``entered``); where it
+    cannot, there is no gate (SQLite) and ``enter`` does nothing either."""
     return _postgres(db)
 
 
