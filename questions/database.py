@@ -28,8 +28,10 @@ def engine_options(url: str, timeout: float, pool_wait: float | None = None) -> 
     ms = int(timeout * 1000)
     return {
         # no pool_pre_ping: a round trip before every use was a fifth of a pick's CPU; see
-        # ping_after_idle, which the factory installs
-        "pool_size": 10, "max_overflow": 20,
+        # ping_after_idle, which the factory installs. Commands' pool: picks are stored by one
+        # transaction at a time (group_commit), reads have their own (factory._reads_bind); two
+        # processes with all three pools full stay under PostgreSQL's default 100 connections
+        "pool_size": 5, "max_overflow": 10,
         "pool_timeout": timeout if pool_wait is None else pool_wait,  # bounded too
         "connect_args": {
             "connect_timeout": max(1, int(timeout)),

@@ -26,6 +26,7 @@ from .core.extensions import csrf, db, migrate
 from .core.i18n import _
 from .database import Deadline, deadline, engine_options, ping_after_idle
 from .game import picks
+from .group_commit import GroupCommit
 from .limiter import DatabaseCounter, FallbackCounter, Limiter, RedisCounter
 from .messagequeue import client_manager
 from .runtime import Runtime, ThrottledEvents
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url, settings.db_timeout_seconds,
                                                  settings.db_pool_wait_seconds),
-        SQLALCHEMY_BINDS=_host_bind(settings),
+        SQLALCHEMY_BINDS=_host_bind(settings) | _reads_bind(settings),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -78,7 +79,8 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
                                        merge=FOLDED_EVENTS)
     app.extensions["callit"] = Runtime(settings=settings, events=events,
                                        clock=clock, socketio=socketio, limiter=_limiter(settings),
-                                       host_db=_host_session(app))
+                                       host_db=_bind_session(app, HOST_BIND),
+                                       reads_db=_bind_session(app, READS_BIND), pick_writer=_pick_writer(app))
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
@@ -185,6 +187,17 @@ class SecurityHeadersMiddleware:
 
 
 HOST_BIND = "host"
+READS_BIND = "reads"
+
+
+def _pick_writer(app: Flask) -> GroupCommit | None:
+    """Picks arriving together stored in one transaction (PostgreSQL); SQLite writes one at a
+    time anyway."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return None
+    return GroupCommit(engine, picks.write_picks, key=lambda write: write.key, alone=picks.stored_alone)
 
 
 def _host_bind(settings: Settings) -> dict:
@@ -199,12 +212,26 @@ def _host_bind(settings: Settings) -> dict:
                         "pool_size": settings.host_pool_size, "max_overflow": settings.host_pool_size}}
 
 
-def _host_session(app: Flask):
-    """A session per app context on the host engine, removed with the context (like db.session)."""
-    if HOST_BIND not in app.config["SQLALCHEMY_BINDS"]:
+def _reads_bind(settings: Settings) -> dict:
+    """An engine whose connections run each statement on its own (autocommit), for reads
+    (``Context.reads_db``): a read sends no BEGIN and no ROLLBACK, two of a phone's three round
+    trips when it connects or picks. At PostgreSQL's READ COMMITTED every statement takes a
+    fresh snapshot inside a transaction too, so reads see what they saw before. Not on SQLite,
+    whose reads keep one snapshot per transaction."""
+    if settings.database_url.startswith("sqlite"):
+        return {}
+    options = engine_options(
+        settings.database_url, settings.db_timeout_seconds, settings.db_pool_wait_seconds)
+    return {READS_BIND: {**options, "url": settings.database_url, "isolation_level": "AUTOCOMMIT",
+                         "pool_size": 10, "max_overflow": 15}}  # a crowd connecting reads here
+
+
+def _bind_session(app: Flask, bind: str):
+    """A session per app context on a bind's engine, removed with the context (like db.session)."""
+    if bind not in app.config["SQLALCHEMY_BINDS"]:
         return None
     with app.app_context():
-        engine = db.engines[HOST_BIND]
+        engine = db.engines[bind]
     session = scoped_session(sessionmaker(bind=engine), scopefunc=_app_ctx_id)
     app.teardown_appcontext(lambda _exc: session.remove())
     return session

@@ -26,11 +26,14 @@ class Runtime:
     socketio: Any
     limiter: Any = None
     host_db: Any = None  # scoped session of the host commands' own pool (PostgreSQL), or None
+    reads_db: Any = None  # scoped session of the autocommit engine for reads (PostgreSQL), or None
+    pick_writer: Any = None  # group commit of picks (PostgreSQL), or None
 
     def context(self, token: str | None = None, client_ip: str | None = None) -> Context:
         return Context(db=db.session, events=self.events, settings=self.settings, clock=self.clock,
                        token=token, client_ip=client_ip, limiter=self.limiter,
-                       host_db=self.host_db)  # a session is made only if a host command runs
+                       host_db=self.host_db,  # a session is made only if a host command runs
+                       reads_db=self.reads_db, pick_writer=self.pick_writer)
 
 
 log = logging.getLogger(__name__)

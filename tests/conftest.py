@@ -367,8 +367,11 @@ def statements_sent(app, call):
         statements.append(" ".join(statement.split()))
 
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
+        engines = list(db.engines.values())  # the reads' and the host's engines too
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", record)
         try:
             return call(), statements
         finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", record)

@@ -5,7 +5,7 @@ Runs on SQLite by default and on PostgreSQL with ``DATABASE_URL`` (where the rac
 the game's gate, core/gate.py, and the host's own connection pool)."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from questions.core.errors import Conflict, Invalid
 from questions.core.extensions import db
@@ -85,25 +85,46 @@ def test_merge_is_refused_like_replace_once_the_round_is_locked(ctx):
 
 def test_a_pick_is_one_statement_after_the_caller_is_known(app, ctx):
     """Once this process has read the round, a submission runs: one lookup of the player and
-    their game (the use-case wrapper; on PostgreSQL it enters the game's gate too), then the store: on
-    PostgreSQL one statement that upserts the picks sent and deletes the player's others (a
-    replace), on SQLite the upsert and then the delete. Nothing reads who has picked."""
+    their game (the use-case wrapper), then the store: on PostgreSQL, in the pick writer's
+    transaction (shared with whatever picks arrive meanwhile), the gates of the batch's games and
+    one statement that upserts the picks sent and deletes the player's others (a replace); on
+    SQLite the upsert and then the delete. Nothing reads who has picked. On PostgreSQL the lookup
+    runs on an autocommit connection: no BEGIN or COMMIT is sent for it."""
     lobby = host_game(ctx, questions=2, players=["Ana"])
     q1, q2 = lobby.qids
     start(ctx, lobby)
     pick(ctx, lobby, "Ana", {q1: "Zerg"})  # this process now keeps the round
-    _, statements = statements_sent(app, lambda: pick(ctx, lobby, "Ana", {q1: "Terran", q2: "Zerg"}))
+    ctx.db.commit()
     with app.app_context():
         postgres = db.engine.dialect.name == "postgresql"
+        engines = list(db.engines.values())
+    writer = app.extensions["callit"].pick_writer
+    batches = writer.batches if postgres else 0
+    autocommit: dict[str, bool] = {}
+
+    def record(conn, _cursor, statement, *_):
+        autocommit[" ".join(statement.split())] = getattr(conn.connection.dbapi_connection, "autocommit", False)
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        _, statements = statements_sent(app, lambda: pick(ctx, lobby, "Ana", {q1: "Terran", q2: "Zerg"}))
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
 
     reads = [s for s in statements if s.startswith("SELECT")]
-    assert len(reads) == 1 and "JOIN games" in reads[0], reads  # the player and their game
-    assert ("pg_advisory_xact_lock_shared" in reads[0]) == postgres  # passing the gate on the way
+    assert "JOIN games" in reads[0], reads  # the player and their game
+    assert autocommit[reads[0]] == postgres
     stores = [s for s in statements if not s.startswith(("SELECT", "BEGIN"))]
     if postgres:
+        assert len(reads) == 2 and reads[1].startswith("SELECT pg_advisory_xact_lock_shared"), reads
         assert len(stores) == 1, stores
         assert all(part in stores[0] for part in ("DELETE FROM picks", "INSERT INTO picks", "ON CONFLICT"))
+        assert writer.batches == batches + 1  # in the writer's transaction
+        assert not autocommit[reads[1]] and not autocommit[stores[0]]
     else:
+        assert len(reads) == 1, reads
         assert [" ".join(s.split()[:3]) for s in stores] == ["INSERT INTO picks", "DELETE FROM picks"]
         assert "ON CONFLICT" in stores[0]
     assert stored_picks(ctx, lobby, "Ana") == {q1: "Terran", q2: "Zerg"}

@@ -47,15 +47,15 @@ def test_a_code_outside_a_game_reference_cannot_be_declared_even_public():
 
 
 @pytest.mark.parametrize("auth", [Auth.HOST, Auth.OPTIONAL, Auth.PUBLIC])
-def test_only_a_players_command_can_be_declared_to_pass_the_pick_gate(auth):
-    with pytest.raises(TypeError, match="only a player's command passes the pick gate"):
-        @command(auth, gated=True)
+def test_only_a_players_command_can_be_declared_to_store_through_the_pick_writer(auth):
+    with pytest.raises(TypeError, match="only a player's command stores through the pick writer"):
+        @command(auth, grouped=True)
         def store(ctx, request: GameRef) -> Leaderboard:
             raise AssertionError("never declared, never run")
 
 
-def test_the_pick_use_cases_pass_the_gate():
-    assert picks.submit_picks.gated and picks.merge_picks.gated
+def test_the_pick_use_cases_store_through_the_pick_writer():
+    assert picks.submit_picks.grouped and picks.merge_picks.grouped
 
 
 def test_every_declared_use_case_that_is_not_public_takes_a_game_reference():

@@ -10,7 +10,6 @@ from typing import Literal
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from . import gate
 from .errors import Forbidden, NotFound, Unauthorized
 from .i18n import _
 from .models import Game, GameStatus, HostKey, Player, RemovedPlayer
@@ -108,19 +107,15 @@ def _find_game_counting_misses(ctx, code: str) -> Game:
         raise
 
 
-def authorize(ctx, code: str, required: Auth, gated: bool = False) -> tuple[Game, Caller]:
-    """The game named by ``code`` and who is calling, if ``required`` lets them; else 401/403.
-    ``gated``: also enter the game's pick gate (a player's pick, see ``gate``)."""
+def authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
+    """The game named by ``code`` and who is calling, if ``required`` lets them; else 401/403."""
     if not isinstance(required, Auth):  # "host" is no Auth: fail closed rather than guess
         raise TypeError(f"authorize takes an Auth, not {required!r}")
     if required in (Auth.PLAYER, Auth.OPTIONAL) and ctx.token:  # a phone: its picks, its state
-        found = _open_game_of_player(ctx, code, ctx.token, gated)
+        found = _open_game_of_player(ctx, code, ctx.token)
         if found is not None:
             return found
-    game, caller = _authorize(ctx, code, required)
-    if gated:
-        gate.enter(ctx.db, game.id)
-    return game, caller
+    return _authorize(ctx, code, required)
 
 
 def _authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
@@ -145,17 +140,13 @@ def _authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
 _PLAYER_AND_GAME = (select(Player.id, Player.name, Player.game_id, Game.code, Game.status, Game.created_at,
                            Game.title, Game.ended_at, Game.roster_version)
                     .join(Game, Game.id == Player.game_id).where(Player.token_hash == bindparam("digest")))
-# the same, passing the game's pick gate on the way (PostgreSQL): one round trip, not two
-_PLAYER_AND_GAME_GATED = _PLAYER_AND_GAME.add_columns(gate.entered(Game.id))
 
 
-def _open_game_of_player(ctx, code: str, token: str, gated: bool) -> tuple[Game, Caller] | None:
+def _open_game_of_player(ctx, code: str, token: str) -> tuple[Game, Caller] | None:
     """A player's call on their own open game, the crowd's hot path (every pick, every phone's
-    connect and state): the player and the game in one indexed lookup instead of two (with
-    ``gated``, entering the game's gate in the same statement). Anything else (another game, an
-    ended one, a host's token, an unknown token) answers None, and ``authorize`` takes the
-    general way, which gives each its answer (a gate entered here on the way stays entered:
-    entering again is harmless).
+    connect and state): the player and the game in one indexed lookup instead of two. Anything
+    else (another game, an ended one, a host's token, an unknown token) answers None, and
+    ``authorize`` takes the general way, which gives each its answer.
 
     The game and player come back detached, with only the looked-up columns loaded (what the
     picks and the read views use): reading any other attribute of them raises
@@ -163,9 +154,7 @@ def _open_game_of_player(ctx, code: str, token: str, gated: bool) -> tuple[Game,
     it itself."""
     if ctx.limiter is not None:
         ctx.limiter.before_lookup(ctx.client_ip)
-    # where the gate cannot be entered in a statement (SQLite) there is no gate to enter
-    statement = _PLAYER_AND_GAME_GATED if gated and gate.in_statements(ctx.db) else _PLAYER_AND_GAME
-    row = ctx.db.connection().execute(statement, {"digest": hash_token(token)}).first()
+    row = ctx.db.connection().execute(_PLAYER_AND_GAME, {"digest": hash_token(token)}).first()
     # open codes are unique (uq_games_open_code): such a game is the one ``find_game`` answers
     if row is None or row.status != GameStatus.OPEN or row.code != normalise_code(code):
         return None

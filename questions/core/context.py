@@ -36,6 +36,12 @@ class Context:
     # the host's commands run on their own small pool (PostgreSQL), so a crowd of picks queued
     # for the shared one never delays a lock; None: they share ``db``
     host_db: Session | scoped_session[Any] | None = None
+    # reads (queries, and the picks' own reads) with no transaction: each statement commits on
+    # its own (PostgreSQL); None: they use ``db``
+    reads_db: Session | scoped_session[Any] | None = None
+    # stores picks arriving together in one transaction (``group_commit.GroupCommit``, on
+    # PostgreSQL); None: each command stores its own
+    pick_writer: Any = None
     # set by the use-case wrapper: the game named in the request and who is calling
     game: Any = None
     caller: Any = None
@@ -47,10 +53,20 @@ class Context:
         showing the state, then acting on it) is ended first: on SQLite that older read snapshot
         could not write once another connection (the rate limiter's, another request's) has
         committed, and the command must see the latest state anyway."""
-        session = self.db() if isinstance(self.db, scoped_session) else self.db
+        session = self._session()
         if session.in_transaction():
             session.commit()
         session.connection(execution_options={"writes": True})
+
+    def submit_grouped(self, item: Any) -> Any:
+        """Hand ``item`` to ``pick_writer`` and wait for its answer. The session's connection
+        goes back to the pool first: a crowd waiting for the writer must not hold every pooled
+        connection meanwhile (the session takes one again if read again)."""
+        self._session().close()
+        return self.pick_writer.submit(item)
+
+    def _session(self) -> Session:
+        return self.db() if isinstance(self.db, scoped_session) else self.db
 
     def insert(self, row: Any, refused: Exception) -> None:
         """Add a row the database's unique constraints decide on (a name taken, a round already

@@ -33,8 +33,9 @@ class UseCase:
     request: type[BaseModel]
     response: Any
     rate_limit: str | None = None
-    # runs inside the game's pick gate (core/gate.py), entered while the caller is identified
-    gated: bool = False
+    # a player's command that stores through ``Context.pick_writer`` (group commit), when the
+    # context has one: its own session only reads, on ``Context.reads_db``
+    grouped: bool = False
 
     def __post_init__(self):
         if not (isinstance(self.request, type) and issubclass(self.request, BaseModel)):
@@ -42,8 +43,8 @@ class UseCase:
         if self.auth is not Auth.PUBLIC and not issubclass(self.request, GameRef):
             raise TypeError(f"{self.name} is declared {self.auth.value}, but its request "
                             f"{self.request.__name__} names no game: derive it from GameRef")
-        if self.gated and not (self.mutable and self.auth is Auth.PLAYER):
-            raise TypeError(f"{self.name}: only a player's command passes the pick gate")
+        if self.grouped and not (self.mutable and self.auth is Auth.PLAYER):
+            raise TypeError(f"{self.name}: only a player's command stores through the pick writer")
         if "code" in self.request.model_fields and not issubclass(self.request, GameRef):
             # a ``code`` the wrapper would not authorize (nor find the game for)
             raise TypeError(f"{self.name}: a request with a game code must derive from GameRef")
@@ -64,13 +65,17 @@ class UseCase:
                 raise Invalid(*validation_messages(exc)) from None
         if self.auth is Auth.HOST and self.mutable and ctx.host_db is not None:
             ctx = dataclasses.replace(ctx, db=ctx.host_db)  # the host's own lane (Context.host_db)
+        # picks whose writes go to the pick writer only read through their own session
+        grouped = self.grouped and ctx.pick_writer is not None
+        if (grouped or not self.mutable) and ctx.reads_db is not None:
+            ctx = dataclasses.replace(ctx, db=ctx.reads_db)  # no BEGIN, no ROLLBACK (Context.reads_db)
         try:
             if self.rate_limit and ctx.limiter is not None:
                 ctx.limiter.hit(self.rate_limit, ctx.client_ip)
-            if self.mutable:
+            if self.mutable and not grouped:
                 ctx.begin_writes()
             if isinstance(request, GameRef):  # every non-public request is one (__post_init__)
-                ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth, self.gated)
+                ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth)
             result = self.fn(ctx, request)
             if self.mutable:
                 ctx.db.commit()
@@ -103,12 +108,12 @@ def _rollback(ctx: Context) -> None:
         ctx.db.close()
 
 
-def _declare(mutable: bool, auth: Auth, rate_limit: str | None, gated: bool = False):
+def _declare(mutable: bool, auth: Auth, rate_limit: str | None, grouped: bool = False):
     def wrap(fn):
         hints = typing.get_type_hints(fn)
         params = list(fn.__code__.co_varnames[: fn.__code__.co_argcount])
         return UseCase(fn=fn, mutable=mutable, auth=auth, request=hints[params[1]],
-                       response=hints["return"], rate_limit=rate_limit, gated=gated)
+                       response=hints["return"], rate_limit=rate_limit, grouped=grouped)
     return wrap
 
 
@@ -116,8 +121,8 @@ def query(auth: Auth = Auth.PUBLIC):
     return _declare(False, auth, None)
 
 
-def command(auth: Auth = Auth.PUBLIC, rate_limit: str | None = None, gated: bool = False):
-    """``gated``: a player's command that stores picks runs inside the game's pick gate, so the
-    host's lock overtakes it (core/gate.py); the wrapper enters the gate while identifying the
-    player, in the same statement where it can."""
-    return _declare(True, auth, rate_limit, gated)
+def command(auth: Auth = Auth.PUBLIC, rate_limit: str | None = None, grouped: bool = False):
+    """``grouped``: a player's command whose write goes through ``Context.pick_writer`` (one
+    transaction for the picks arriving together, which passes the game's pick gate itself);
+    where the context has no writer it runs like any other command."""
+    return _declare(True, auth, rate_limit, grouped)

@@ -1,21 +1,24 @@
-"""Picks: the phones' write path, one guarded statement per submission.
+"""Picks: the phones' write path, one guarded statement per batch of submissions.
 
 A submission is checked against the game's current round as this process last read it, then
 stored by ONE ``INSERT … SELECT … ON CONFLICT DO UPDATE`` whose SELECT yields rows only while
-that round is open and the game is not over (``_guard``): no row lock, no delete-and-insert, no
-re-read of who has picked. Rounds only ever gain questions and never change their contenders,
-so a round kept from an earlier read can only refuse too much: it is read again before a
-question is refused, and when nothing was stored (a newer round may have started). The host's
-lock overtakes queued picks through the game's gate (``core/gate.py``), which the use-case wrapper
-enters for them (``gated``) while it identifies the player."""
+that round is open and the game is not over: no row lock, no delete-and-insert, no re-read of
+who has picked. Rounds only ever gain questions and never change their contenders, so a round
+kept from an earlier read can only refuse too much: it is read again before a question is
+refused, and when nothing was stored (a newer round may have started). On PostgreSQL the
+submissions arriving together go out as one transaction of that statement (``group_commit``),
+each acked only after it commits. The host's lock overtakes queued picks through the game's
+gate (``core/gate.py``), which that transaction passes before storing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Integer, String, and_, delete, literal, or_, select, text, union_all
+from sqlalchemy import Integer, String, and_, bindparam, delete, literal, or_, select, text, union_all
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
+from ..core import gate
 from ..core.access import REMOVED
 from ..core.errors import Conflict, Invalid, NotFound, Unauthorized
 from ..core.events import watch_room
@@ -84,16 +87,34 @@ def _guard(rules: RoundRules, now):
                 or_(Round.locks_at.is_(None), Round.locks_at > now))
 
 
-def _upsert(db, rules: RoundRules, player_id: int, chosen: dict[int, str], now,
-            replace: bool) -> int:
-    """Store ``chosen`` for the player in one statement, if the guard holds; answers how many
-    rows were stored (all of them, or none). With ``replace`` the player's other picks in the
+@dataclass(frozen=True)
+class PickWrite:
+    """One submission to store: the player's answers for a round, as checked (``_checked``)."""
+    game_id: int
+    round_id: int
+    player_id: int
+    chosen: tuple[tuple[int, str], ...]  # (question id, answer), one per question
+    at: datetime
+    replace: bool  # the player's other picks in the round are deleted
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Two submissions of one player for one round never share a statement."""
+        return (self.round_id, self.player_id)
+
+
+def _write(ctx, rules: RoundRules, player_id: int, chosen: dict[int, str], now,
+           replace: bool) -> dict[int, str] | None:
+    """Store ``chosen`` for the player, if the guard holds, and answer all the player's picks in
+    the round now (None: nothing was stored). With ``replace`` the player's other picks in the
     round are deleted too, under the same guard."""
+    db = ctx.db
     if db.get_bind().dialect.name == "postgresql":
-        return len(db.connection().execute(_PG_UPSERT, {
-            "round": rules.id, "player": player_id, "now": now, "replace": replace,
-            "qids": list(chosen), "answers": list(chosen.values()),
-            "open_round": RoundState.OPEN.value, "open_game": GameStatus.OPEN.value}).all())
+        write = PickWrite(game_id=ctx.game.id, round_id=rules.id, player_id=player_id,
+                          chosen=tuple(chosen.items()), at=now, replace=replace)
+        if ctx.pick_writer is not None:  # with the other picks arriving now: one transaction
+            return ctx.submit_grouped(write)
+        return write_picks(db.connection(), [write])[0]
     given = union_all(*(select(literal(qid, Integer).label("question_id"),
                                literal(answer, String).label("answer"))
                         for qid, answer in chosen.items())).subquery("given")
@@ -107,36 +128,85 @@ def _upsert(db, rules: RoundRules, player_id: int, chosen: dict[int, str], now,
         index_elements=["round_id", "player_id", "question_id"],
         set_={"answer": insert.excluded.answer, "picked_at": insert.excluded.picked_at},
     ).returning(Pick.question_id)
-    stored = len(db.execute(upsert).all())
-    if stored and replace:
+    if not db.execute(upsert).all():
+        return None
+    if replace:
         db.execute(delete(Pick).where(Pick.round_id == rules.id, Pick.player_id == player_id,
                                       Pick.question_id.not_in(list(chosen))))
-    return stored
+        return dict(chosen)
+    return dict(db.execute(_MINE, {"round": rules.id, "player": player_id}).all())
 
 
-# PostgreSQL, where the crowd's picks arrive: the same guard, upsert and (with :replace) delete
-# as the SQLite path above, as one constant text. Its SQL never changes with the number of
-# answers (they come as two arrays), so it is neither built nor compiled per pick: building the
-# per-pick Core statement was a quarter of a pick's CPU. The DELETE and the INSERT see the same
+# the player's own picks in a round: indexed (round_id, player_id, question_id)
+_MINE = select(Pick.question_id, Pick.answer).where(Pick.round_id == bindparam("round"),
+                                                    Pick.player_id == bindparam("player"))
+
+
+def write_picks(connection, writes: list[PickWrite]) -> list[dict[int, str] | None]:
+    """Store many players' submissions in the transaction ``connection`` is in (PostgreSQL):
+    first pass the gates of their games, then one statement for all of them. Answers, per
+    submission, the player's picks in the round once it is stored, or None where nothing was
+    stored (its round was no longer open). The gate is passed in a statement before the storing
+    one, so the storing statement (a fresh snapshot at READ COMMITTED) sees every lock
+    committed before the gate let it in."""
+    gate.enter_all(connection, {write.game_id for write in writes})
+    rows = sorted((w.round_id, w.player_id, qid, answer, w.at, w.replace)  # one row order: no deadlocks
+                  for w in writes for qid, answer in w.chosen)
+    columns = list(zip(*rows, strict=True))
+    stored = {tuple(row) for row in connection.execute(_PG_UPSERT, {
+        "rounds": list(columns[0]), "players": list(columns[1]), "qids": list(columns[2]),
+        "answers": list(columns[3]), "at": list(columns[4]), "replace": list(columns[5]),
+        "open_round": RoundState.OPEN.value, "open_game": GameStatus.OPEN.value})}
+    merged = [w for w in writes if not w.replace and w.key in stored]
+    theirs: dict[tuple[int, int], dict[int, str]] = {}
+    if merged:  # a merge answers all the player's picks, the ones kept too: read in this transaction
+        for round_id, player_id, qid, answer in connection.execute(_PG_THEIRS, {
+                "rounds": [w.round_id for w in merged], "players": [w.player_id for w in merged]}):
+            theirs.setdefault((round_id, player_id), {})[qid] = answer
+    return [None if write.key not in stored else dict(write.chosen) if write.replace
+            else theirs.get(write.key, {}) for write in writes]
+
+
+def stored_alone(error: BaseException) -> bool:
+    """A batch failed because of one submission (its player was removed meanwhile: the row it
+    refers to is gone), or lost a deadlock to a batch of another process: store each alone."""
+    code = getattr(getattr(error, "orig", None), "pgcode", None)
+    return isinstance(error, IntegrityError) or code == "40P01"
+
+
+# PostgreSQL, where the crowd's picks arrive: the same guard, upsert and (for submissions that
+# replace) delete as the SQLite path above, for any number of submissions, as one constant text.
+# Its SQL never changes with the number of answers (they come as arrays, one element per
+# answer), so it is neither built nor compiled per pick. The DELETE and the INSERT see the same
 # snapshot and touch different rows (questions not sent / sent).
 _PG_UPSERT = text("""
-WITH open_round AS (
-    SELECT rounds.id FROM rounds JOIN games ON games.id = rounds.game_id
-    WHERE rounds.id = :round AND rounds.state = :open_round AND games.status = :open_game
-      AND (rounds.locks_at IS NULL OR rounds.locks_at > :now)
+WITH given AS (
+    SELECT * FROM unnest(CAST(:rounds AS integer[]), CAST(:players AS integer[]),
+                         CAST(:qids AS integer[]), CAST(:answers AS varchar[]),
+                         CAST(:at AS timestamp[]), CAST(:replace AS boolean[]))
+         AS g (round_id, player_id, question_id, answer, picked_at, replace)
+), allowed AS (
+    SELECT given.* FROM given
+    JOIN rounds ON rounds.id = given.round_id JOIN games ON games.id = rounds.game_id
+    WHERE rounds.state = :open_round AND games.status = :open_game
+      AND (rounds.locks_at IS NULL OR rounds.locks_at > given.picked_at)
 ), dropped AS (
-    DELETE FROM picks
-    WHERE :replace AND picks.round_id = :round AND picks.player_id = :player
-      AND picks.question_id <> ALL (CAST(:qids AS integer[]))
-      AND EXISTS (SELECT 1 FROM open_round)
+    DELETE FROM picks USING (SELECT DISTINCT round_id, player_id FROM allowed WHERE replace) AS mine
+    WHERE picks.round_id = mine.round_id AND picks.player_id = mine.player_id
+      AND NOT EXISTS (SELECT 1 FROM allowed WHERE allowed.round_id = picks.round_id
+                      AND allowed.player_id = picks.player_id
+                      AND allowed.question_id = picks.question_id)
 )
 INSERT INTO picks (round_id, player_id, question_id, answer, picked_at)
-SELECT open_round.id, :player, given.question_id, given.answer, :now
-FROM open_round CROSS JOIN unnest(CAST(:qids AS integer[]), CAST(:answers AS varchar[]))
-     AS given (question_id, answer)
+SELECT round_id, player_id, question_id, answer, picked_at FROM allowed
 ON CONFLICT (round_id, player_id, question_id)
 DO UPDATE SET answer = excluded.answer, picked_at = excluded.picked_at
-RETURNING question_id
+RETURNING round_id, player_id
+""")
+_PG_THEIRS = text("""
+SELECT picks.round_id, picks.player_id, picks.question_id, picks.answer
+FROM unnest(CAST(:rounds AS integer[]), CAST(:players AS integer[])) AS merged (round_id, player_id)
+JOIN picks ON picks.round_id = merged.round_id AND picks.player_id = merged.player_id
 """)
 
 
@@ -153,7 +223,8 @@ def _refuse(db, game: Game, rules: RoundRules) -> None:
 
 def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, str]]:
     """Check and store a player's answers; with ``replace``, they become all of the player's
-    picks in the round (the others are deleted in the same transaction)."""
+    picks in the round (the others are deleted in the same transaction). Answers the round and
+    all the player's picks in it."""
     game, player = ctx.game, ctx.caller.player
     game.require_open()
     rules, chosen = _checked(ctx.db, game, request.answers)
@@ -161,7 +232,6 @@ def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, 
         rules, chosen = _checked(ctx.db, game, request.answers, fresh=True)
     if not chosen:
         raise Invalid(_("Pick at least one answer"))
-    # the wrapper has passed the game's gate for us (``gated``)
     for attempt in range(2):  # a second time only if a newer round started meanwhile
         if attempt:
             rules, chosen = _checked(ctx.db, game, request.answers)
@@ -170,10 +240,10 @@ def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, 
             raise Conflict(_("These picks are for round %(number)s, not the current round; they were not saved",
                              number=request.round))
         try:
-            stored = _upsert(ctx.db, rules, player.id, chosen, ctx.clock(), replace)
+            mine = _write(ctx, rules, player.id, chosen, ctx.clock(), replace)
         except IntegrityError:  # the player's row is gone: the host removed them meanwhile
             raise Unauthorized(REMOVED) from None
-        if stored:
+        if mine is not None:
             break
         _refuse(ctx.db, game, rules)
         _read_round(ctx.db, game)
@@ -182,7 +252,7 @@ def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, 
     # to the host and screens only: who picked since the last update (folded, merge_picks_updated)
     ctx.emit(watch_room(game.code), "picks_updated",
              {"round": rules.number, "players": [{"id": player.id, "name": player.name}]})
-    return rules, chosen
+    return rules, mine
 
 
 class _FoldedPicks(dict):
@@ -212,17 +282,15 @@ def _answers(chosen: dict[int, str]) -> list[Answer]:
 
 # ---------------------------------------------------------------- use cases
 
-@command(Auth.PLAYER, gated=True)
+@command(Auth.PLAYER, grouped=True)
 def submit_picks(ctx, request: Answers) -> MyPicks:
     """Pick one contender per question; sending again replaces your picks until the round locks."""
-    rules, chosen = _store(ctx, request, replace=True)
-    return MyPicks(round=rules.number, picks=_answers(chosen))
+    rules, mine = _store(ctx, request, replace=True)
+    return MyPicks(round=rules.number, picks=_answers(mine))
 
 
-@command(Auth.PLAYER, gated=True)
+@command(Auth.PLAYER, grouped=True)
 def merge_picks(ctx, request: Answers) -> MyPicks:
     """Pick contenders for some questions, keeping your other picks; answers all your picks."""
-    rules, _chosen = _store(ctx, request, replace=False)
-    mine = ctx.db.execute(select(Pick.question_id, Pick.answer)  # the player's own: indexed
-                          .where(Pick.round_id == rules.id, Pick.player_id == ctx.caller.player.id))
-    return MyPicks(round=rules.number, picks=_answers(dict(mine.all())))
+    rules, mine = _store(ctx, request, replace=False)
+    return MyPicks(round=rules.number, picks=_answers(mine))
