@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     app.register_blueprint(rejoin_pages.bp)
     app.register_blueprint(host_keys_pages.bp)
     i18n.init_app(app)
-    sockets.register(socketio)
+    sockets.register(app, socketio)
     cli.register(app)
     _register_error_handlers(app)
     app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)  # type: ignore[method-assign]  # outside Flask-SocketIO's

@@ -30,7 +30,7 @@ SOCKET_CALLS = {
 }
 
 
-def register(socketio) -> None:
+def register(app, socketio) -> None:
     @socketio.on("connect")
     def connect(auth=None):
         try:
@@ -45,7 +45,10 @@ def register(socketio) -> None:
             raise _refused(explicit.status, explicit.messages) from None
 
     for event, use_case in SOCKET_CALLS.items():
-        socketio.on_event(event, _call_handler(use_case))
+        # on python-socketio's server itself: a phone's call needs the app, not a Flask request
+        # with its cookie session (Flask-SocketIO's wrapper builds both for every event: a tenth
+        # of a pick's CPU); the socket remembers its game and token from its connect
+        socketio.server.on(event, _call_handler(app, socketio.server, use_case))
 
 
 def _connect(auth) -> bool:
@@ -67,7 +70,9 @@ def _connect(auth) -> bool:
         join_room(watch_room(state.game.code))
     if state.you.player_id is not None:  # told there if the player is signed out (a rejoin)
         join_room(player_room(state.you.player_id))
-    session["socket_code"], session["socket_token"] = state.game.code, token
+    # what its calls act for: kept with the socket (python-socketio's session of it)
+    runtime().socketio.server.save_session(request.sid, {  # type: ignore[attr-defined]  # Flask-SocketIO sets it
+        "code": state.game.code, "token": token})
     emit("state", state.model_dump(mode="json"))
     return True
 
@@ -81,28 +86,50 @@ def _refused(status: int, errors: list[str]) -> ConnectionRefusedError:
     return refusal
 
 
-def _call_handler(use_case):
+def _call_handler(app, server, use_case):
     """A client event over a use case, for the game this socket joined; the ack carries the
     result as ``{"ok": true, "data": ...}`` or ``{"ok": false, "status": N, "errors": [...]}``."""
     adapter = TypeAdapter(use_case.response)
 
-    def handler(*args):
+    def handler(sid, *args):
         if len(args) > 1:  # python-socketio would call us with them and never ack
-            return {"ok": False, "status": 400,
-                    "errors": [t(_("%(event)s takes one argument (an object), not %(count)s",
-                                   event=use_case.name, count=len(args)))]}
-        data = dict(args[0]) if args and isinstance(args[0], dict) else {}
-        data["code"] = session.get("socket_code", "")
+            return _failed(app, server, sid, 400, [_("%(event)s takes one argument (an object), not %(count)s",
+                                                      event=use_case.name, count=len(args))])
         try:
-            ctx = runtime().context(token=session.get("socket_token"), client_ip=request.remote_addr)
-            result = use_case(ctx, data)
-        except Exception as exc:  # noqa: BLE001 - a phone is always answered
-            explicit = as_service_error(exc)
-            if explicit is None:
-                log.exception("Socket.IO %s failed", use_case.name)
-                return {"ok": False, "status": 500, "errors": [t(_("Internal server error"))]}
-            return {"ok": False, "status": explicit.status, "errors": [t(m) for m in explicit.messages]}
-        return {"ok": True, "data": adapter.dump_python(result, mode="json")}
+            joined = server.get_session(sid)
+        except KeyError:  # gone meanwhile
+            joined = {}
+        data = dict(args[0]) if args and isinstance(args[0], dict) else {}
+        data["code"] = joined.get("code", "")
+        with app.app_context():
+            try:
+                ctx = runtime().context(token=joined.get("token"), client_ip=_address(server, sid))
+                result = use_case(ctx, data)
+            except Exception as exc:  # noqa: BLE001 - a phone is always answered
+                explicit = as_service_error(exc)
+                if explicit is None:
+                    log.exception("Socket.IO %s failed", use_case.name)
+                    return _failed(app, server, sid, 500, [_("Internal server error")])
+                return _failed(app, server, sid, explicit.status, explicit.messages)
+            return {"ok": True, "data": adapter.dump_python(result, mode="json")}
 
     handler.__name__ = f"socket_{use_case.name}"
     return handler
+
+
+def _address(server, sid) -> str | None:
+    environ = server.get_environ(sid) or {}
+    return environ.get("REMOTE_ADDR")
+
+
+def _failed(app, server, sid, status: int, errors: list) -> dict:
+    """A refusal's ack, in the language of the page that connected (its request's headers and
+    cookie)."""
+    environ = server.get_environ(sid)
+    if environ is None:
+        with app.app_context():
+            texts = [str(message) for message in errors]
+    else:
+        with app.request_context(environ):
+            texts = [t(message) for message in errors]
+    return {"ok": False, "status": status, "errors": texts}
