@@ -5,12 +5,13 @@ Runs on SQLite by default and on PostgreSQL with ``DATABASE_URL`` (where the rac
 the game's gate, core/gate.py, and the host's own connection pool)."""
 from __future__ import annotations
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select, update
 
-from questions.core.errors import Conflict, Invalid
+from questions.core.access import hash_token
+from questions.core.errors import Conflict, Invalid, Unauthorized
 from questions.core.extensions import db
-from questions.core.models import Pick, Round
-from questions.game import games, picks, rounds
+from questions.core.models import Pick, Player, Round
+from questions.game import games, picks, players, rounds
 from tests.conftest import statements_sent
 from tests.test_game_service import (
     as_player,
@@ -24,6 +25,7 @@ from tests.test_game_service import (
     start,
     stored_picks,
 )
+from tests.test_host_controls_service import host_call
 
 
 def merge(ctx, lobby, name, answers: dict[int, str], round: int | None = None):  # noqa: A002
@@ -84,50 +86,58 @@ def test_merge_is_refused_like_replace_once_the_round_is_locked(ctx):
 
 
 def test_a_pick_is_one_statement_after_the_caller_is_known(app, ctx):
-    """Once this process has read the round, a submission runs: one lookup of the player and
-    their game (the use-case wrapper), then the store: on PostgreSQL, in the pick writer's
-    transaction (shared with whatever picks arrive meanwhile), the gates of the batch's games and
-    one statement that upserts the picks sent and deletes the player's others (a replace); on
-    SQLite the upsert and then the delete. Nothing reads who has picked. On PostgreSQL the lookup
-    runs on an autocommit connection: no BEGIN or COMMIT is sent for it."""
+    """Once this process has read the round and seen the player, a submission runs: on
+    PostgreSQL, in the pick writer's transaction (shared with whatever picks arrive meanwhile),
+    the gates of the batch's games and one statement that upserts the picks sent, deletes the
+    player's others (a replace) and stores them only while the token is still the player's: the
+    player is not looked up again. On SQLite: the lookup of the player and their game (the
+    use-case wrapper), then the upsert and the delete. Nothing reads who has picked."""
     lobby = host_game(ctx, questions=2, players=["Ana"])
     q1, q2 = lobby.qids
     start(ctx, lobby)
-    pick(ctx, lobby, "Ana", {q1: "Zerg"})  # this process now keeps the round
+    pick(ctx, lobby, "Ana", {q1: "Zerg"})  # this process now keeps the round and knows Ana
     ctx.db.commit()
     with app.app_context():
         postgres = db.engine.dialect.name == "postgresql"
-        engines = list(db.engines.values())
     writer = app.extensions["callit"].pick_writer
     batches = writer.batches if postgres else 0
-    autocommit: dict[str, bool] = {}
 
-    def record(conn, _cursor, statement, *_):
-        autocommit[" ".join(statement.split())] = getattr(conn.connection.dbapi_connection, "autocommit", False)
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    try:
-        _, statements = statements_sent(app, lambda: pick(ctx, lobby, "Ana", {q1: "Terran", q2: "Zerg"}))
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", record)
+    _, statements = statements_sent(app, lambda: pick(ctx, lobby, "Ana", {q1: "Terran", q2: "Zerg"}))
 
     reads = [s for s in statements if s.startswith("SELECT")]
-    assert "JOIN games" in reads[0], reads  # the player and their game
-    assert autocommit[reads[0]] == postgres
     stores = [s for s in statements if not s.startswith(("SELECT", "BEGIN"))]
     if postgres:
-        assert len(reads) == 2 and reads[1].startswith("SELECT pg_advisory_xact_lock_shared"), reads
+        assert len(reads) == 1 and reads[0].startswith("SELECT pg_advisory_xact_lock_shared"), reads
         assert len(stores) == 1, stores
-        assert all(part in stores[0] for part in ("DELETE FROM picks", "INSERT INTO picks", "ON CONFLICT"))
+        assert all(part in stores[0] for part in ("DELETE FROM picks", "INSERT INTO picks", "ON CONFLICT",
+                                                  "players.token_hash = given.token_digest"))
         assert writer.batches == batches + 1  # in the writer's transaction
-        assert not autocommit[reads[1]] and not autocommit[stores[0]]
     else:
-        assert len(reads) == 1, reads
+        assert len(reads) == 1 and "JOIN games" in reads[0], reads  # the player and their game
         assert [" ".join(s.split()[:3]) for s in stores] == ["INSERT INTO picks", "DELETE FROM picks"]
         assert "ON CONFLICT" in stores[0]
     assert stored_picks(ctx, lobby, "Ana") == {q1: "Terran", q2: "Zerg"}
+
+
+def test_a_player_known_from_an_earlier_pick_is_checked_again_where_it_is_stored(ctx):
+    """On PostgreSQL a pick takes its player as this process last saw them; what changed since
+    (a rejoin replaced the token, the host removed them, the game ended) is answered as if they
+    had been looked up, and nothing is stored."""
+    lobby = host_game(ctx, questions=1, players=["Ana", "Bo", "Cy"])
+    (q1,) = lobby.qids
+    start(ctx, lobby)
+    for name in ("Ana", "Bo", "Cy"):
+        pick(ctx, lobby, name, {q1: "Zerg"})  # all three seen now
+    ctx.db.execute(update(Player).where(Player.id == lobby.ids["Ana"])
+                   .values(token_hash=hash_token("Ana's new device")))  # what a rejoin does
+    ctx.db.commit()
+    assert raises(Unauthorized, pick, ctx, lobby, "Ana", {q1: "Terran"}) == ["Invalid token"]
+    host_call(ctx, lobby, players.remove_player, player_id=lobby.ids["Bo"])
+    assert raises(Unauthorized, pick, ctx, lobby, "Bo", {q1: "Terran"}) == ["The host removed you from this game"]
+    end(ctx, lobby)
+    assert raises(Conflict, pick, ctx, lobby, "Cy", {q1: "Terran"}) == ["This game has ended"]
+    ctx.db.rollback()
+    assert stored_picks(ctx, lobby, "Ana") == {q1: "Zerg"} and stored_picks(ctx, lobby, "Cy") == {q1: "Zerg"}
 
 
 def test_a_kept_round_is_read_again_for_a_newer_round_and_added_questions(ctx):

@@ -1,11 +1,12 @@
 """Tokens and who may do what. Tokens are random and opaque; only their SHA-256 is stored."""
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
@@ -65,6 +66,10 @@ def find_game(db, code: str) -> Game:
 class Caller:
     role: Role
     player: Player | None = None
+    # who this was as this process last saw them (``authorize(..., remembered=True)``): the
+    # token may have been replaced or the player removed since, so the use case must verify it
+    # where it writes, and re-authorize when that finds it stale
+    remembered: bool = False
 
 
 ANONYMOUS = Caller("anonymous")
@@ -107,15 +112,45 @@ def _find_game_counting_misses(ctx, code: str) -> Game:
         raise
 
 
-def authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
-    """The game named by ``code`` and who is calling, if ``required`` lets them; else 401/403."""
+def authorize(ctx, code: str, required: Auth, remembered: bool = False) -> tuple[Game, Caller]:
+    """The game named by ``code`` and who is calling, if ``required`` lets them; else 401/403.
+    ``remembered``: a player this process has already looked up in their open game is answered
+    from memory (``Caller.remembered``), for a use case that verifies the token where it writes."""
     if not isinstance(required, Auth):  # "host" is no Auth: fail closed rather than guess
         raise TypeError(f"authorize takes an Auth, not {required!r}")
     if required in (Auth.PLAYER, Auth.OPTIONAL) and ctx.token:  # a phone: its picks, its state
-        found = _open_game_of_player(ctx, code, ctx.token)
+        digest = hash_token(ctx.token)
+        if remembered and required is Auth.PLAYER:
+            found = _remembered(ctx, code, digest)
+            if found is not None:
+                return found
+        found = _open_game_of_player(ctx, code, digest)
         if found is not None:
             return found
     return _authorize(ctx, code, required)
+
+
+# token digest -> the lookup's row: players seen in their open game by this process, for
+# ``remembered`` calls. Tokens are random, so a digest never names another player, even in
+# another database; whether it still names this one is for the use case to verify. Bounded:
+# the oldest go first.
+_SEEN: dict[str, Any] = {}
+_SEEN_KEPT = 100_000
+
+
+def _remembered(ctx, code: str, digest: str) -> tuple[Game, Caller] | None:
+    seen = _SEEN.get(digest)
+    if seen is None or seen.code != normalise_code(code):
+        return None
+    if ctx.limiter is not None:  # an address refused for scanning codes stays refused
+        ctx.limiter.before_lookup(ctx.client_ip)
+    game, caller = _detached(seen)
+    return game, dataclasses.replace(caller, remembered=True)
+
+
+def forget(token: str) -> None:
+    """Look this token up again next time: what was remembered of it turned out stale."""
+    _SEEN.pop(hash_token(token), None)
 
 
 def _authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
@@ -142,7 +177,7 @@ _PLAYER_AND_GAME = (select(Player.id, Player.name, Player.game_id, Game.code, Ga
                     .join(Game, Game.id == Player.game_id).where(Player.token_hash == bindparam("digest")))
 
 
-def _open_game_of_player(ctx, code: str, token: str) -> tuple[Game, Caller] | None:
+def _open_game_of_player(ctx, code: str, digest: str) -> tuple[Game, Caller] | None:
     """A player's call on their own open game, the crowd's hot path (every pick, every phone's
     connect and state): the player and the game in one indexed lookup instead of two. Anything
     else (another game, an ended one, a host's token, an unknown token) answers None, and
@@ -154,10 +189,17 @@ def _open_game_of_player(ctx, code: str, token: str) -> tuple[Game, Caller] | No
     it itself."""
     if ctx.limiter is not None:
         ctx.limiter.before_lookup(ctx.client_ip)
-    row = ctx.db.connection().execute(_PLAYER_AND_GAME, {"digest": hash_token(token)}).first()
+    row = ctx.db.connection().execute(_PLAYER_AND_GAME, {"digest": digest}).first()
     # open codes are unique (uq_games_open_code): such a game is the one ``find_game`` answers
     if row is None or row.status != GameStatus.OPEN or row.code != normalise_code(code):
         return None
+    if len(_SEEN) >= _SEEN_KEPT:
+        _SEEN.pop(next(iter(_SEEN)), None)
+    _SEEN[digest] = row
+    return _detached(row)
+
+
+def _detached(row) -> tuple[Game, Caller]:
     game = Game(id=row.game_id, code=row.code, status=GameStatus(row.status), created_at=row.created_at,
                 title=row.title, ended_at=row.ended_at, roster_version=row.roster_version)
     player = Player(id=row.id, name=row.name, game_id=row.game_id)

@@ -75,7 +75,8 @@ class UseCase:
             if self.mutable and not grouped:
                 ctx.begin_writes()
             if isinstance(request, GameRef):  # every non-public request is one (__post_init__)
-                ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth)
+                # a grouped pick may take the player as last seen: its write verifies the token
+                ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth, remembered=grouped)
             result = self.fn(ctx, request)
             if self.mutable:
                 ctx.db.commit()

@@ -11,6 +11,7 @@ each acked only after it commits. The host's lock overtakes queued picks through
 gate (``core/gate.py``), which that transaction passes before storing."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,8 +19,8 @@ from sqlalchemy import Integer, String, and_, bindparam, delete, literal, or_, s
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
-from ..core import gate
-from ..core.access import REMOVED
+from ..core import access, gate
+from ..core.access import REMOVED, hash_token
 from ..core.errors import Conflict, Invalid, NotFound, Unauthorized
 from ..core.events import watch_room
 from ..core.i18n import _
@@ -41,6 +42,8 @@ class RoundRules:
 # (database, game id, game created at) -> its latest round as last read by this process
 _ROUNDS: dict[tuple, RoundRules] = {}
 _ROUNDS_KEPT = 1024
+# per key: one read at a time, and how many have finished (see _read_round)
+_READING: dict[tuple, tuple[threading.Lock, list[int]]] = {}
 
 
 def _key(db, game: Game) -> tuple:
@@ -48,18 +51,38 @@ def _key(db, game: Game) -> tuple:
 
 
 def _read_round(db, game: Game) -> RoundRules:
-    """The game's latest round, read now (two indexed queries) and kept; 404 if none yet."""
+    """The game's latest round, read now (two indexed queries) and kept; 404 if none yet.
+
+    One read per game at a time: when a round starts, a whole lobby's picks arrive before any
+    has read it, and each would read it (a thousand pairs of queries where one does). A caller
+    that finds others' reads under way waits, and takes the answer of a read that began after
+    it asked (as fresh as one of its own): once two reads have finished since, the second did."""
+    key = _key(db, game)
+    if key not in _READING:
+        if len(_READING) >= _ROUNDS_KEPT:
+            _READING.pop(next(iter(_READING)), None)
+        _READING[key] = (threading.Lock(), [0])
+    lock, finished = _READING[key]
+    asked_after = finished[0]
+    with lock:
+        if finished[0] >= asked_after + 2 and key in _ROUNDS:
+            return _ROUNDS[key]
+        rules = _read_round_now(db, game)
+        finished[0] += 1
+    if len(_ROUNDS) >= _ROUNDS_KEPT:
+        _ROUNDS.pop(next(iter(_ROUNDS)), None)
+    _ROUNDS[key] = rules
+    return rules
+
+
+def _read_round_now(db, game: Game) -> RoundRules:
     row = db.execute(select(Round.id, Round.number, Round.contenders).where(Round.game_id == game.id)
                      .order_by(Round.number.desc()).limit(1)).first()
     if row is None:
         raise NotFound(_("No round has started yet"))
     questions = db.scalars(select(RoundQuestion.question_id).where(RoundQuestion.round_id == row.id))
-    rules = RoundRules(id=row.id, number=row.number, contenders=tuple(row.contenders),
-                       question_ids=frozenset(questions))
-    if len(_ROUNDS) >= _ROUNDS_KEPT:
-        _ROUNDS.pop(next(iter(_ROUNDS)), None)
-    _ROUNDS[_key(db, game)] = rules
-    return rules
+    return RoundRules(id=row.id, number=row.number, contenders=tuple(row.contenders),
+                      question_ids=frozenset(questions))
 
 
 def _checked(db, game: Game, answers: list[Answer], fresh: bool = False) -> tuple[RoundRules, dict[int, str]]:
@@ -93,6 +116,7 @@ class PickWrite:
     game_id: int
     round_id: int
     player_id: int
+    token_digest: str  # stored only while it is still the player's token (a rejoin replaces it)
     chosen: tuple[tuple[int, str], ...]  # (question id, answer), one per question
     at: datetime
     replace: bool  # the player's other picks in the round are deleted
@@ -111,7 +135,8 @@ def _write(ctx, rules: RoundRules, player_id: int, chosen: dict[int, str], now,
     db = ctx.db
     if db.get_bind().dialect.name == "postgresql":
         write = PickWrite(game_id=ctx.game.id, round_id=rules.id, player_id=player_id,
-                          chosen=tuple(chosen.items()), at=now, replace=replace)
+                          token_digest=hash_token(ctx.token), chosen=tuple(chosen.items()), at=now,
+                          replace=replace)
         if ctx.pick_writer is not None:  # with the other picks arriving now: one transaction
             return ctx.submit_grouped(write)
         return write_picks(db.connection(), [write])[0]
@@ -150,12 +175,13 @@ def write_picks(connection, writes: list[PickWrite]) -> list[dict[int, str] | No
     one, so the storing statement (a fresh snapshot at READ COMMITTED) sees every lock
     committed before the gate let it in."""
     gate.enter_all(connection, {write.game_id for write in writes})
-    rows = sorted((w.round_id, w.player_id, qid, answer, w.at, w.replace)  # one row order: no deadlocks
-                  for w in writes for qid, answer in w.chosen)
+    rows = sorted((w.round_id, w.player_id, qid, answer, w.at, w.replace, w.token_digest)
+                  for w in writes for qid, answer in w.chosen)  # one row order: no deadlocks
     columns = list(zip(*rows, strict=True))
     stored = {tuple(row) for row in connection.execute(_PG_UPSERT, {
         "rounds": list(columns[0]), "players": list(columns[1]), "qids": list(columns[2]),
         "answers": list(columns[3]), "at": list(columns[4]), "replace": list(columns[5]),
+        "digests": list(columns[6]),
         "open_round": RoundState.OPEN.value, "open_game": GameStatus.OPEN.value})}
     merged = [w for w in writes if not w.replace and w.key in stored]
     theirs: dict[tuple[int, int], dict[int, str]] = {}
@@ -183,11 +209,14 @@ _PG_UPSERT = text("""
 WITH given AS (
     SELECT * FROM unnest(CAST(:rounds AS integer[]), CAST(:players AS integer[]),
                          CAST(:qids AS integer[]), CAST(:answers AS varchar[]),
-                         CAST(:at AS timestamp[]), CAST(:replace AS boolean[]))
-         AS g (round_id, player_id, question_id, answer, picked_at, replace)
+                         CAST(:at AS timestamp[]), CAST(:replace AS boolean[]),
+                         CAST(:digests AS varchar[]))
+         AS g (round_id, player_id, question_id, answer, picked_at, replace, token_digest)
 ), allowed AS (
     SELECT given.* FROM given
     JOIN rounds ON rounds.id = given.round_id JOIN games ON games.id = rounds.game_id
+    JOIN players ON players.id = given.player_id AND players.game_id = games.id
+                AND players.token_hash = given.token_digest
     WHERE rounds.state = :open_round AND games.status = :open_game
       AND (rounds.locks_at IS NULL OR rounds.locks_at > given.picked_at)
 ), dropped AS (
@@ -224,7 +253,26 @@ def _refuse(db, game: Game, rules: RoundRules) -> None:
 def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, str]]:
     """Check and store a player's answers; with ``replace``, they become all of the player's
     picks in the round (the others are deleted in the same transaction). Answers the round and
-    all the player's picks in it."""
+    all the player's picks in it. The player may be as this process last saw them
+    (``Caller.remembered``): the write stores nothing unless the token is still theirs, and
+    then they are looked up again, which answers 401 if they are gone."""
+    mine = _store_once(ctx, request, replace)
+    if mine is None:  # not stored for a player remembered from before: who are they now?
+        access.forget(ctx.token)
+        ctx.game, ctx.caller = access.authorize(ctx, request.code, Auth.PLAYER)
+        mine = _store_once(ctx, request, replace)
+    if mine is None:  # looked up just now, so not remembered: _store_once raised instead
+        raise AssertionError("a looked-up caller's refusal is raised, not answered")
+    rules, chosen = mine
+    # to the host and screens only: who picked since the last update (folded, merge_picks_updated)
+    player = ctx.caller.player
+    ctx.emit(watch_room(ctx.game.code), "picks_updated",
+             {"round": rules.number, "players": [{"id": player.id, "name": player.name}]})
+    return rules, chosen
+
+
+def _store_once(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, str]] | None:
+    """``_store`` as the caller is known; None: nothing stored, and the caller was remembered."""
     game, player = ctx.game, ctx.caller.player
     game.require_open()
     rules, chosen = _checked(ctx.db, game, request.answers)
@@ -244,15 +292,14 @@ def _store(ctx, request: Answers, replace: bool) -> tuple[RoundRules, dict[int, 
         except IntegrityError:  # the player's row is gone: the host removed them meanwhile
             raise Unauthorized(REMOVED) from None
         if mine is not None:
-            break
+            return rules, mine
+        if ctx.caller.remembered:
+            return None
+        # still their token? (401 if a rejoin replaced it or the host removed them meanwhile)
+        access.authorize(ctx, game.code, Auth.PLAYER)
         _refuse(ctx.db, game, rules)
         _read_round(ctx.db, game)
-    else:
-        raise Conflict(_("Picks are locked for this round"))
-    # to the host and screens only: who picked since the last update (folded, merge_picks_updated)
-    ctx.emit(watch_room(game.code), "picks_updated",
-             {"round": rules.number, "players": [{"id": player.id, "name": player.name}]})
-    return rules, mine
+    raise Conflict(_("Picks are locked for this round"))
 
 
 class _FoldedPicks(dict):
