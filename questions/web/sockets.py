@@ -22,6 +22,9 @@ from .session_tokens import token_for
 
 log = logging.getLogger(__name__)
 
+# the game and token a socket's calls act for, set when it connects (in its WSGI environ)
+JOINED = "callit.joined"
+
 # Client events a connected phone may send instead of HTTP requests.
 SOCKET_CALLS = {
     "get_state": games.get_state,
@@ -70,9 +73,9 @@ def _connect(auth) -> bool:
         join_room(watch_room(state.game.code))
     if state.you.player_id is not None:  # told there if the player is signed out (a rejoin)
         join_room(player_room(state.you.player_id))
-    # what its calls act for: kept with the socket (python-socketio's session of it)
-    runtime().socketio.server.save_session(request.sid, {  # type: ignore[attr-defined]  # Flask-SocketIO sets it
-        "code": state.game.code, "token": token})
+    # what its calls act for, kept with the socket: in its WSGI environ, which python-socketio
+    # holds for it (``get_environ``) and Flask-SocketIO's request here wraps
+    request.environ[JOINED] = {"code": state.game.code, "token": token}
     emit("state", state.model_dump(mode="json"))
     return True
 
@@ -95,15 +98,13 @@ def _call_handler(app, server, use_case):
         if len(args) > 1:  # python-socketio would call us with them and never ack
             return _failed(app, server, sid, 400, [_("%(event)s takes one argument (an object), not %(count)s",
                                                       event=use_case.name, count=len(args))])
-        try:
-            joined = server.get_session(sid)
-        except KeyError:  # gone meanwhile
-            joined = {}
+        environ = server.get_environ(sid) or {}  # {} once the socket is gone
+        joined = environ.get(JOINED, {})
         data = dict(args[0]) if args and isinstance(args[0], dict) else {}
         data["code"] = joined.get("code", "")
         with app.app_context():
             try:
-                ctx = runtime().context(token=joined.get("token"), client_ip=_address(server, sid))
+                ctx = runtime().context(token=joined.get("token"), client_ip=environ.get("REMOTE_ADDR"))
                 result = use_case(ctx, data)
             except Exception as exc:  # noqa: BLE001 - a phone is always answered
                 explicit = as_service_error(exc)
@@ -115,11 +116,6 @@ def _call_handler(app, server, use_case):
 
     handler.__name__ = f"socket_{use_case.name}"
     return handler
-
-
-def _address(server, sid) -> str | None:
-    environ = server.get_environ(sid) or {}
-    return environ.get("REMOTE_ADDR")
 
 
 def _failed(app, server, sid, status: int, errors: list) -> dict:
