@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, SmallInteger, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .errors import Conflict, Invalid
@@ -104,6 +104,22 @@ class Game(Model):
         self.require_open()
         self.status = GameStatus.ENDED
         self.ended_at = now
+
+
+class GameVersion(Model):
+    """How often a game's players and picks have changed: a row per game and stripe, bumped by
+    database triggers (migration ``a3c9e1f4b2d6``) in the transaction of every statement that
+    adds or deletes players or picks, whoever writes them. The shared state's stamp
+    (game/views.py) sums a game's rows: a few index entries at any lobby size, where counting
+    the players and pickers read the whole lobby. On PostgreSQL each connection bumps its own
+    stripe (``pg_backend_pid() % 64``), so simultaneous picks do not queue on one row's lock;
+    SQLite has one writer and one stripe. No foreign key to the game: checking it would lock the
+    game's row (FOR KEY SHARE) from every pick, and ending a game, which holds that row and then
+    waits for the picks in flight (core/gate.py), would deadlock with them."""
+    __tablename__ = "game_versions"
+    game_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class GameQuestion(Model):

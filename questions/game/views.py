@@ -12,7 +12,7 @@ from sqlalchemy import Integer, bindparam, distinct, func, select
 from ..core.access import Caller
 from ..core.errors import NotFound
 from ..core.i18n import _
-from ..core.models import Game, GameQuestion, Pick, Player, Question, Round, RoundQuestion, RoundState
+from ..core.models import Game, GameQuestion, GameVersion, Pick, Player, Question, Round, RoundQuestion, RoundState
 from . import scoring
 from .schema import Answer, GameOut, Leaderboard, RoundOut, RoundQuestionOut, Standing, Viewer
 
@@ -140,17 +140,16 @@ STAMP_ROUND = 6  # where ``state_stamp`` holds the current round's id
 
 def state_stamp(db, game: Game) -> tuple:
     """Everything the shared part of a game's state (players, scores, questions, the current
-    round and who has picked) depends on, read in one query. Players and questions are only ever
-    added; a round only moves forward (open, locked, scored, and re-scored with a new
-    ``scored_at``); only the latest round changes; picks only add to who has picked. A use case
-    that renames, removes or edits any of these must add what it changes here: renaming or
-    removing a player bumps ``roster_version``; a round may also be cancelled, reopened (its
-    ``locked_at`` cleared) or given more time (``locks_at``).
+    round and who has picked) depends on, read in one query. Players and picks change only by
+    statements that bump the game's versions (``GameVersion``, kept by database triggers in the
+    writer's own transaction, whichever process writes); questions are only ever added; a round
+    only moves forward (open, locked, scored, and re-scored with a new ``scored_at``); only the
+    latest round changes. A use case that changes any of these in another way must add what it
+    changes here: renaming or removing a player bumps ``roster_version``; a round may also be
+    cancelled, reopened (its ``locked_at`` cleared) or given more time (``locks_at``).
 
-    It is read on every connect and view, so each part is an index lookup, but for two counts
-    that the unique indexes on players and picks answer without reading the rows: how many
-    players (it sees every join however commits interleave, which a ``max(id)`` would not;
-    ``roster_version`` tells the rest), and how many have picked in the current round."""
+    It is read on every connect and view, so each part is an index lookup of a few rows
+    whatever the lobby's size: nothing here counts players or picks."""
     return (game.status, game.ended_at, game.roster_version,
             *db.connection().execute(_STAMP, {"game": game.id}).one())
 
@@ -161,7 +160,8 @@ def _stamp_statement():
               .order_by(Round.number.desc()).limit(1).scalar_subquery())
     in_game = GameQuestion.game_id == game
     return select(
-        select(func.count()).select_from(Player).where(Player.game_id == game).scalar_subquery(),
+        select(func.coalesce(func.sum(GameVersion.version), 0)).where(GameVersion.game_id == game)
+        .scalar_subquery(),
         select(func.count(GameQuestion.id)).where(in_game).scalar_subquery(),
         select(func.max(Question.updated_at)).join(GameQuestion, GameQuestion.question_id == Question.id)
         .where(in_game).scalar_subquery(),
@@ -171,7 +171,6 @@ def _stamp_statement():
         select(Round.scored_at).where(Round.id == latest).scalar_subquery(),
         select(Round.locks_at).where(Round.id == latest).scalar_subquery(),
         select(func.count(RoundQuestion.id)).where(RoundQuestion.round_id == latest).scalar_subquery(),
-        select(func.count(distinct(Pick.player_id))).where(Pick.round_id == latest).scalar_subquery(),
     )
 
 

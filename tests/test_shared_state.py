@@ -1,0 +1,83 @@
+"""The shared state of a game (game/views.py) is kept per process and rebuilt when its stamp
+changes. The database is the truth: a change made by another process, or by any statement at
+all, must show in the next view, however the kept state was built."""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from questions.core.access import find_game
+from questions.game import games, picks, players, views
+
+from .test_game_service import Lobby, as_host, as_player, host_game, join, start
+
+
+def on(app, call):
+    """``call(ctx)`` in its own app context (its own database session): another process."""
+    with app.app_context():
+        return call(app.extensions["callit"].context())
+
+
+def glance(app, lobby: Lobby) -> tuple[int, int]:
+    """What app sees of the lobby: (player_count, picked_count)."""
+    game = on(app, lambda ctx: games.get_game(ctx.for_caller(None), {"code": lobby.code}))
+    return game.player_count, game.round.picked_count if game.round else 0
+
+
+def stamp(app, lobby: Lobby) -> tuple:
+    def read(ctx):
+        return views.state_stamp(ctx.db, find_game(ctx.db, lobby.code))
+    return on(app, read)
+
+
+def answers(lobby: Lobby, chosen: dict[int, str]) -> dict:
+    return {"code": lobby.code, "answers": [{"question_id": q, "answer": a} for q, a in chosen.items()]}
+
+
+def test_joins_picks_and_removals_made_by_another_app_show_in_the_next_view(make_app):
+    reader, writer = make_app(), make_app()
+    lobby = on(writer, lambda ctx: host_game(ctx, questions=2, players=("Ana", "Bo")))
+    on(writer, lambda ctx: start(ctx, lobby))
+    q1, q2 = lobby.qids
+    assert glance(reader, lobby) == (2, 0)  # kept by the reader from now on
+
+    on(writer, lambda ctx: join(ctx, lobby, "Cy"))
+    assert glance(reader, lobby) == (3, 0)
+
+    on(writer, lambda ctx: picks.submit_picks(as_player(ctx, lobby, "Ana"), answers(lobby, {q1: "Zerg"})))
+    assert glance(reader, lobby) == (3, 1)
+    roster = on(reader, lambda ctx: games.list_players(ctx.for_caller(None), {"code": lobby.code}))
+    assert [(p.name, p.picked) for p in roster.players] == [("Ana", True), ("Bo", False), ("Cy", False)]
+
+    # changing an answer leaves who has picked as it was: the kept state stays (no rebuild)
+    before = stamp(reader, lobby)
+    on(writer, lambda ctx: picks.submit_picks(as_player(ctx, lobby, "Ana"), answers(lobby, {q1: "Terran"})))
+    assert stamp(reader, lobby) == before
+    # replacing q1 by q2 deletes a pick and inserts one: a change
+    on(writer, lambda ctx: picks.submit_picks(as_player(ctx, lobby, "Ana"), answers(lobby, {q2: "Zerg"})))
+    assert stamp(reader, lobby) != before
+
+    on(writer, lambda ctx: players.remove_player(as_host(ctx, lobby),
+                                                 {"code": lobby.code, "player_id": lobby.ids["Ana"]}))
+    assert glance(reader, lobby) == (2, 0)
+
+
+def test_rows_written_by_plain_sql_show_too(make_app):
+    """The versions are kept by the database's triggers, not by the app's use cases."""
+    reader, writer = make_app(), make_app()
+    lobby = on(writer, lambda ctx: host_game(ctx, players=("Ana",)))
+    assert glance(reader, lobby) == (1, 0)
+
+    def insert_player(ctx):
+        game_id = find_game(ctx.db, lobby.code).id
+        ctx.db.execute(text("INSERT INTO players (game_id, name, name_key, token_hash, joined_at) "
+                            "VALUES (:game, 'Raw', 'raw', :digest, CURRENT_TIMESTAMP)"),
+                       {"game": game_id, "digest": "0" * 64})
+        ctx.db.commit()
+    on(writer, insert_player)
+    assert glance(reader, lobby) == (2, 0)
+
+    def delete_players(ctx):
+        ctx.db.execute(text("DELETE FROM players WHERE name_key = 'raw'"))
+        ctx.db.commit()
+    on(writer, delete_players)
+    assert glance(reader, lobby) == (1, 0)
