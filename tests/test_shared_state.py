@@ -3,9 +3,13 @@ changes. The database is the truth: a change made by another process, or by any 
 all, must show in the next view, however the kept state was built."""
 from __future__ import annotations
 
+import threading
+import time
+
 from sqlalchemy import text
 
 from questions.core.access import find_game
+from questions.core.extensions import db
 from questions.game import games, picks, players, views
 
 from .test_game_service import Lobby, as_host, as_player, host_game, join, start
@@ -81,3 +85,33 @@ def test_rows_written_by_plain_sql_show_too(make_app):
         ctx.db.commit()
     on(writer, delete_players)
     assert glance(reader, lobby) == (1, 0)
+
+
+def test_callers_finding_the_state_out_of_date_at_once_rebuild_it_once(app, ctx, monkeypatch):
+    lobby = host_game(ctx, players=("Ana",))
+    assert glance(app, lobby) == (1, 0)
+    join(ctx, lobby, "Bo")  # the kept state is out of date now
+    db.session.remove()
+
+    builds = []
+    build = views._build
+
+    def slow_build(*args):
+        builds.append(threading.get_ident())
+        time.sleep(0.3)  # the others find the state out of date meanwhile, and wait
+        return build(*args)
+    monkeypatch.setattr(views, "_build", slow_build)
+
+    ready = threading.Barrier(4)
+    seen = []
+
+    def view():
+        ready.wait()
+        seen.append(glance(app, lobby))
+    callers = [threading.Thread(target=view) for _ in range(4)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=30)
+    assert seen == [(2, 0)] * 4
+    assert len(builds) == 1
