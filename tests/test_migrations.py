@@ -94,7 +94,11 @@ def test_migrations_that_rebuild_tables_keep_every_row(app, migrated_db, instanc
 
     flask_cli(migrated_db, instance_dir, "db", "downgrade", BEFORE_STATE_CHECKS)
     flask_cli(migrated_db, instance_dir, "db", "upgrade")
-    assert row_counts(app) == before
+    after = row_counts(app)
+    # counters, not data: dropped with their migration, and back with one row per game
+    assert after.pop("game_versions") == after["games"]
+    before.pop("game_versions")
+    assert after == before
 
 
 @pytest.mark.parametrize("table, column", [("games", "status"), ("rounds", "state")])

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from questions.core.access import find_game
 from questions.core.extensions import db
-from questions.game import games, picks, players, views
+from questions.game import games, picks, players, round_controls, rounds, timer, views
 
 from .test_game_service import Lobby, as_host, as_player, host_game, join, start
 
@@ -63,6 +63,47 @@ def test_joins_picks_and_removals_made_by_another_app_show_in_the_next_view(make
     on(writer, lambda ctx: players.remove_player(as_host(ctx, lobby),
                                                  {"code": lobby.code, "player_id": lobby.ids["Ana"]}))
     assert glance(reader, lobby) == (2, 0)
+
+
+def test_the_hosts_changes_made_by_another_app_show_in_the_next_view(make_app):
+    reader, writer = make_app(), make_app()
+    lobby = on(writer, lambda ctx: host_game(ctx, questions=1, players=("Ana", "Bo")))
+    code = {"code": lobby.code}
+
+    def seen():
+        state = on(reader, lambda ctx: games.get_state(ctx.for_caller(None), code))
+        round_ = state.game.round
+        return (len(state.game.questions), round_ and (round_.number, round_.state, len(round_.questions)),
+                round_ and round_.locks_at is not None, [(s.name, s.score) for s in state.leaderboard])
+
+    def host(call, **request):
+        return on(writer, lambda ctx: call(as_host(ctx, lobby), code | request))
+
+    assert seen() == (1, None, None, [("Ana", 0), ("Bo", 0)])
+    host(rounds.start_round, contenders=["Zerg", "Terran"])
+    assert seen() == (1, (1, "open", 1), False, [("Ana", 0), ("Bo", 0)])
+    host(games.add_game_question, body="Who wins the final?")  # also joins the open round
+    assert seen() == (2, (1, "open", 2), False, [("Ana", 0), ("Bo", 0)])
+    host(timer.extend_round, seconds=60)
+    assert seen()[2] is True
+    q1, q2 = lobby.qids[0], on(writer, lambda ctx: games.get_game(ctx.for_caller(None), code)).questions[1].id
+    on(writer, lambda ctx: picks.submit_picks(as_player(ctx, lobby, "Bo"), answers(lobby, {q1: "Zerg", q2: "Zerg"})))
+    host(rounds.lock_round)
+    assert seen()[1] == (1, "locked", 2)
+    host(round_controls.reopen_round)
+    assert seen()[1] == (1, "open", 2)
+    host(rounds.lock_round)
+    host(rounds.score_round, answers=[{"question_id": q1, "answer": "Zerg"}, {"question_id": q2, "answer": "Terran"}])
+    assert seen()[1:] == ((1, "scored", 2), False, [("Bo", 1), ("Ana", 0)])  # reopened: no timer
+    # marking the answers again, to correct them
+    host(rounds.score_round, answers=[{"question_id": q1, "answer": "Zerg"}, {"question_id": q2, "answer": "Zerg"}])
+    assert seen()[3] == [("Bo", 2), ("Ana", 0)]
+    host(rounds.start_round, contenders=["Zerg", "Terran"])
+    host(round_controls.cancel_round)
+    assert seen()[1] == (2, "cancelled", 2)
+    host(games.end_game)
+    state = on(reader, lambda ctx: games.get_state(ctx.for_caller(None), code))
+    assert state.game.status == "ended"
 
 
 def test_rows_written_by_plain_sql_show_too(make_app):

@@ -107,15 +107,17 @@ class Game(Model):
 
 
 class GameVersion(Model):
-    """How often a game's players and picks have changed: a row per game and stripe, bumped by
-    database triggers (migration ``a3c9e1f4b2d6``) in the transaction of every statement that
-    adds or deletes players or picks, whoever writes them. The shared state's stamp
-    (game/views.py) sums a game's rows: a few index entries at any lobby size, where counting
-    the players and pickers read the whole lobby. On PostgreSQL each connection bumps its own
-    stripe (``pg_backend_pid() % 64``), so simultaneous picks do not queue on one row's lock;
-    SQLite has one writer and one stripe. No foreign key to the game: checking it would lock the
-    game's row (FOR KEY SHARE) from every pick, and ending a game, which holds that row and then
-    waits for the picks in flight (core/gate.py), would deadlock with them."""
+    """How often what a game's shared state shows has changed: a row per game and stripe,
+    bumped by database triggers (migration ``a3c9e1f4b2d6``) in the transaction of every
+    statement that changes the game's players, picks, questions, rounds or answers, whoever
+    writes them. The shared state's stamp (game/views.py) sums a game's rows: a few index
+    entries at any lobby size, where counting the players and pickers read the whole lobby. On
+    PostgreSQL each connection bumps its own stripe (``pg_backend_pid() % 1024``), so
+    simultaneous picks do not queue on one row's lock; SQLite has one writer and one stripe.
+    No foreign key to the game: checking it would lock the game's row (FOR KEY SHARE) from every
+    pick, and ending a game, which holds that row and then waits for the picks in flight
+    (core/gate.py), would deadlock with them. A migration that rebuilds one of the watched
+    tables (SQLite's batch mode) drops its triggers: tests/test_shared_state.py fails then."""
     __tablename__ = "game_versions"
     game_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)

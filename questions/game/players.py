@@ -27,6 +27,10 @@ def _player(ctx, player_id: int) -> Player:
 
 
 def _roster_changed(ctx) -> None:
+    """Before changing any player: this locks the game's row, and a statement changing players
+    takes the game's version stripe (``GameVersion``) until commit; taken the other way round,
+    an end of the game holding the row and waiting for picks in flight, one of them waiting on
+    that stripe, would close a circle."""
     # one statement, so two concurrent changes both count
     ctx.db.execute(update(Game).where(Game.id == ctx.game.id)
                    .values(roster_version=Game.roster_version + 1)
@@ -40,12 +44,12 @@ def rename_player(ctx, request: RenamePlayer) -> PlayerBrief:
     ctx.game.require_open()
     player = _player(ctx, request.player_id)
     previous = player.name
+    _roster_changed(ctx)
     player.name, player.name_key = request.name, name_key(request.name)
     try:
         ctx.db.flush()
     except IntegrityError:
         raise Unprocessable(_("Name is already taken")) from None
-    _roster_changed(ctx)
     out = PlayerBrief(id=player.id, name=player.name)
     ctx.emit(game_room(ctx.game.code), "player_renamed", {**out.model_dump(), "previous": previous})
     return out
@@ -58,12 +62,12 @@ def remove_player(ctx, request: PlayerRef) -> PlayerBrief:
     ctx.game.require_open()
     player = _player(ctx, request.player_id)
     out = PlayerBrief(id=player.id, name=player.name)
+    _roster_changed(ctx)
     ctx.db.execute(delete(Pick).where(Pick.player_id == player.id))
     ctx.db.add(RemovedPlayer(game_id=ctx.game.id, token_hash=player.token_hash, name=player.name,
                              removed_at=ctx.clock()))
     ctx.db.delete(player)
     ctx.db.flush()
-    _roster_changed(ctx)
     ctx.emit(game_room(ctx.game.code), "player_removed", out.model_dump())
     ctx.emit(player_room(player.id), "removed", {"message": REMOVED_MESSAGE})
     ctx.disconnect_room(player_room(player.id))

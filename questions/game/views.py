@@ -14,6 +14,7 @@ from ..core.access import Caller
 from ..core.errors import NotFound
 from ..core.i18n import _
 from ..core.models import Game, GameQuestion, GameVersion, Pick, Player, Question, Round, RoundQuestion, RoundState
+from ..core.plain import PlainStatement
 from . import scoring
 from .schema import Answer, GameOut, Leaderboard, RoundOut, RoundQuestionOut, Standing, Viewer
 
@@ -102,12 +103,13 @@ NEWEST_PLAYERS = 20
 ROOM_STANDINGS = 10
 
 
-def game_view(db, game: Game, ranked: list[dict] | None = None) -> GameOut:
+def game_view(db, game: Game, ranked: list[dict] | None = None, round_: Round | None = None) -> GameOut:
     """A game of any size in a bounded view: counts, the newest players, the current round
     without who picked (``picked_count`` only) and without anyone's own picks.
-    ``ranked``: ``scoring.ranked`` for this game, if the caller has it already."""
+    ``ranked``, ``round_``: ``scoring.ranked`` and ``current_round`` for this game, if the
+    caller has them already."""
     ranked = scoring.ranked(db, game.id) if ranked is None else ranked
-    round_ = current_round(db, game)
+    round_ = current_round(db, game) if round_ is None else round_
     questions = db.execute(select(Question.id, Question.body)
                            .join(GameQuestion, GameQuestion.question_id == Question.id)
                            .where(GameQuestion.game_id == game.id).order_by(GameQuestion.position))
@@ -136,48 +138,22 @@ def viewer(caller: Caller) -> Viewer:
     return Viewer(role=caller.role)
 
 
-STAMP_ROUND = 6  # where ``state_stamp`` holds the current round's id
-
-
 def state_stamp(db, game: Game) -> tuple:
     """Everything the shared part of a game's state (players, scores, questions, the current
-    round and who has picked) depends on, read in one query. Players and picks change only by
-    statements that bump the game's versions (``GameVersion``, kept by database triggers in the
-    writer's own transaction, whichever process writes); questions are only ever added; a round
-    only moves forward (open, locked, scored, and re-scored with a new ``scored_at``); only the
-    latest round changes. A use case that changes any of these in another way must add what it
-    changes here: renaming or removing a player bumps ``roster_version``; a round may also be
-    cancelled, reopened (its ``locked_at`` cleared) or given more time (``locks_at``).
+    round and who has picked) depends on: the game's own row (its status, and ``roster_version``
+    bumped by renames and removals) and the game's version, which database triggers bump in the
+    same transaction as every statement that changes its players, picks, questions, rounds or
+    their answers, whichever process writes (``GameVersion``; a pick that only changes an answer
+    leaves it: who has picked is the same).
 
-    It is read on every connect and view, so each part is an index lookup of a few rows
-    whatever the lobby's size: nothing here counts players or picks."""
-    return (game.status, game.ended_at, game.roster_version,
-            *db.connection().execute(_STAMP, {"game": game.id}).one())
+    It is read on every connect and view: a sum over the few rows of the game's version, the
+    same at any lobby size."""
+    return game.status, game.ended_at, game.roster_version, _VERSION.execute(db, game=game.id).scalar()
 
 
-def _stamp_statement():
-    game = bindparam("game", type_=Integer)
-    latest = (select(Round.id).where(Round.game_id == game)
-              .order_by(Round.number.desc()).limit(1).scalar_subquery())
-    in_game = GameQuestion.game_id == game
-    return select(
-        select(func.coalesce(func.sum(GameVersion.version), 0)).where(GameVersion.game_id == game)
-        .scalar_subquery(),
-        select(func.count(GameQuestion.id)).where(in_game).scalar_subquery(),
-        select(func.max(Question.updated_at)).join(GameQuestion, GameQuestion.question_id == Question.id)
-        .where(in_game).scalar_subquery(),
-        latest,
-        select(Round.state).where(Round.id == latest).scalar_subquery(),
-        select(Round.locked_at).where(Round.id == latest).scalar_subquery(),
-        select(Round.scored_at).where(Round.id == latest).scalar_subquery(),
-        select(Round.locks_at).where(Round.id == latest).scalar_subquery(),
-        select(func.count(RoundQuestion.id)).where(RoundQuestion.round_id == latest).scalar_subquery(),
-    )
-
-
-# built once: it is read on every connect and view, and building it (and its cache key) each
-# time cost more than running it
-_STAMP = _stamp_statement()
+# built once and run as plain SQL: it is read on every connect and view
+_VERSION = PlainStatement(select(func.coalesce(func.sum(GameVersion.version), 0))
+                          .where(GameVersion.game_id == bindparam("game", type_=Integer)))
 
 
 @dataclass(frozen=True)
@@ -229,7 +205,7 @@ def shared_state(db, game: Game) -> SharedState:
             stamp = state_stamp(db, game)
             if rebuilt[0] == stamp:
                 return rebuilt[1]
-        shared = _build(db, game, stamp[STAMP_ROUND])
+        shared = _build(db, game)
         if len(_SHARED_STATES) >= _SHARED_STATES_KEPT and key not in _SHARED_STATES:
             oldest = next(iter(_SHARED_STATES))
             _SHARED_STATES.pop(oldest, None)
@@ -238,11 +214,12 @@ def shared_state(db, game: Game) -> SharedState:
         return shared
 
 
-def _build(db, game: Game, round_id: int | None) -> SharedState:
+def _build(db, game: Game) -> SharedState:
     ranked = scoring.ranked(db, game.id)
-    picked = frozenset(db.scalars(select(Pick.player_id).where(Pick.round_id == round_id).distinct())
-                       if round_id is not None else ())
-    return SharedState(game=game_view(db, game, ranked), ranked=ranked,
+    round_ = current_round(db, game)
+    picked = frozenset(db.scalars(select(Pick.player_id).where(Pick.round_id == round_.id).distinct())
+                       if round_ is not None else ())
+    return SharedState(game=game_view(db, game, ranked, round_), ranked=ranked,
                        places={s["player_id"]: n for n, s in enumerate(ranked)},
                        roster=sorted(ranked, key=lambda s: s["player_id"]),
-                       picked=picked, round_id=round_id)
+                       picked=picked, round_id=round_.id if round_ is not None else None)
