@@ -59,11 +59,13 @@ def chosen_question(ctx, question_id: int | None, body: str | None,
 @query()
 def list_questions(ctx, request: NoInput) -> list[QuestionOut]:
     """List the question bank, ordered by body."""
-    rows = ctx.db.execute(select(Question.id, Question.body, Question.created_at, Question.updated_at)
-                          .order_by(Question.body, Question.id))
-    return _QUESTIONS.validate_python(rows.all(), from_attributes=True)  # plain rows, one call
+    rows = ctx.db.connection().execute(_BANK).all()  # Core, not the ORM: plain rows
+    return _QUESTIONS.validate_python(rows, from_attributes=True)  # in one call
 
 
+# built once: the bank is listed by every page and API client that shows it
+_BANK = (select(Question.id, Question.body, Question.created_at, Question.updated_at)
+         .order_by(Question.body, Question.id))
 _QUESTIONS = TypeAdapter(list[QuestionOut])
 
 
