@@ -62,12 +62,12 @@ def _connect(auth) -> bool:
         return True
     if not isinstance(code or "", str) or not isinstance(token or "", str):
         raise _refused(400, [_("code and token must be strings")])
-    if token and not code:
-        code = access.code_for_token(runtime().context().db, token)
+    ctx = runtime().context(client_ip=request.remote_addr)
+    if token and not code:  # a read, like get_state's: no transaction (Context.reads_db)
+        code = access.code_for_token(ctx.reads_db or ctx.db, token)
     if not token and auth.get("as") in ("host", "player"):
         token = token_for(session, auth["as"], code)
-    state = games.get_state(runtime().context(token=token, client_ip=request.remote_addr),
-                            {"code": code or ""})
+    state = games.get_state(ctx.for_caller(token, ctx.client_ip), {"code": code or ""})
     join_room(game_room(state.game.code))
     if state.you.role != "player":  # the host and screens also hear who joined and who picked
         join_room(watch_room(state.game.code))
