@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import request, session
-from flask_socketio import ConnectionRefusedError, emit, join_room  # socketio's, not the builtin
+from flask import session
 from pydantic import TypeAdapter
+from socketio.exceptions import ConnectionRefusedError  # not the builtin
 
 from ..core import access
 from ..core.errors import as_service_error
@@ -34,18 +34,25 @@ SOCKET_CALLS = {
 
 
 def register(app, socketio) -> None:
-    @socketio.on("connect")
-    def connect(auth=None):
-        try:
-            return _connect(auth)
-        except ConnectionRefusedError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every refusal carries its reason and status
-            explicit = as_service_error(exc)
-            if explicit is None:
-                log.exception("Socket.IO connect failed")
-                raise _refused(500, [_("Internal server error")]) from None
-            raise _refused(explicit.status, explicit.messages) from None
+    server = socketio.server
+
+    def connect(sid, environ, auth=None):
+        # on python-socketio's server, like the calls below: a phone connecting needs the app,
+        # not a Flask request with its cookie session (made only for what needs one: a browser
+        # naming its role, and a refusal's reason in the page's language)
+        with app.app_context():
+            try:
+                return _connect(app, server, sid, environ, auth)
+            except ConnectionRefusedError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every refusal carries its reason and status
+                explicit = as_service_error(exc)
+                if explicit is None:
+                    log.exception("Socket.IO connect failed")
+                    raise _refused(app, environ, 500, [_("Internal server error")]) from None
+                raise _refused(app, environ, explicit.status, explicit.messages) from None
+
+    server.on("connect", connect)
 
     for event, use_case in SOCKET_CALLS.items():
         # on python-socketio's server itself: a phone's call needs the app, not a Flask request
@@ -54,36 +61,39 @@ def register(app, socketio) -> None:
         socketio.server.on(event, _call_handler(app, socketio.server, use_case))
 
 
-def _connect(auth) -> bool:
+def _connect(app, server, sid: str, environ: dict, auth) -> bool:
     auth = auth if isinstance(auth, dict) else {}
     code, token = auth.get("code"), auth.get("token")
     if not code and not token:
-        join_room(BANK_ROOM)
+        server.enter_room(sid, BANK_ROOM)
         return True
     if not isinstance(code or "", str) or not isinstance(token or "", str):
-        raise _refused(400, [_("code and token must be strings")])
-    ctx = runtime().context(client_ip=request.remote_addr)
+        raise _refused(app, environ, 400, [_("code and token must be strings")])
+    ctx = runtime().context(client_ip=environ.get("REMOTE_ADDR"))
     if token and not code:  # a read, like get_state's: no transaction (Context.reads_db)
         code = access.code_for_token(ctx.reads_db or ctx.db, token)
     if not token and auth.get("as") in ("host", "player"):
-        token = token_for(session, auth["as"], code)
+        with app.request_context(environ):  # the browser's signed session cookie holds it
+            token = token_for(session, auth["as"], code)
     state = games.get_state(ctx.for_caller(token, ctx.client_ip), {"code": code or ""})
-    join_room(game_room(state.game.code))
+    server.enter_room(sid, game_room(state.game.code))
     if state.you.role != "player":  # the host and screens also hear who joined and who picked
-        join_room(watch_room(state.game.code))
+        server.enter_room(sid, watch_room(state.game.code))
     if state.you.player_id is not None:  # told there if the player is signed out (a rejoin)
-        join_room(player_room(state.you.player_id))
+        server.enter_room(sid, player_room(state.you.player_id))
     # what its calls act for, kept with the socket: in its WSGI environ, which python-socketio
-    # holds for it (``get_environ``) and Flask-SocketIO's request here wraps
-    request.environ[JOINED] = {"code": state.game.code, "token": token}
-    emit("state", state.model_dump(mode="json"))
+    # holds for it (``get_environ``)
+    environ[JOINED] = {"code": state.game.code, "token": token}
+    server.emit("state", state.model_dump(mode="json"), to=sid)
     return True
 
 
-def _refused(status: int, errors: list[str]) -> ConnectionRefusedError:
+def _refused(app, environ: dict, status: int, errors: list[str]) -> ConnectionRefusedError:
     """A refusal whose reason reaches the client: ``connect_error`` gets
-    ``{"message": ..., "status": N, "errors": [...]}`` (a browser's Error shows the message)."""
-    errors = [t(message) for message in errors]  # in the language of the page that connects
+    ``{"message": ..., "status": N, "errors": [...]}`` (a browser's Error shows the message),
+    in the language of the page that connects (its request's headers and cookie)."""
+    with app.request_context(environ):
+        errors = [t(message) for message in errors]
     refusal = ConnectionRefusedError("; ".join(errors))
     refusal.error_args = {"message": "; ".join(errors), "status": status, "errors": errors}
     return refusal
