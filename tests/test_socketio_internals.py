@@ -21,7 +21,7 @@ from socketio import packet
 
 from questions import socketio_internals as internals
 from questions.messagequeue import ResyncingRedisManager
-from questions.socketio_internals import JsonPacket, LocalManager, RedisManager, local_sockets
+from questions.socketio_internals import JsonPacket, LocalManager, RawJson, RedisManager, local_sockets
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # refused at once; constructing never connects
 
@@ -101,6 +101,14 @@ def test_packets_look_for_binary_data_only_when_the_class_says_so():
     assert JsonPacket(packet.EVENT, data=data).packet_type == packet.EVENT, \
         "Packet.__init__ no longer honours the uses_binary_events class attribute"
     assert JsonPacket(packet.EVENT, data=["state", {"a": 1}]).encode() == '2["state",{"a":1}]'
+
+
+def test_a_payload_already_serialised_goes_into_the_packet_as_it_is():
+    assert JsonPacket(packet.EVENT, data=["state", RawJson('{"a":[1,"\u00e9"]}')]).encode() == \
+        '2["state",{"a":[1,"\u00e9"]}]', "Packet.encode no longer serialises with the class's json.dumps"
+    assert JsonPacket(packet.EVENT, data=["state", {"a": 1}]).encode() == '2["state",{"a":1}]'
+    decoded = packet.Packet(encoded_packet=JsonPacket(packet.EVENT, data=["state", RawJson('{"a":1}')]).encode())
+    assert decoded.data == ["state", {"a": 1}]
 
 
 def test_the_app_server_encodes_with_json_packets(app):

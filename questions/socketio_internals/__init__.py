@@ -8,7 +8,7 @@ naming what moved when an upgrade changes it."""
 from __future__ import annotations
 
 from .managers import LocalManager, local_sockets
-from .packets import JsonPacket
+from .packets import JsonPacket, RawJson
 from .redis_manager import RedisManager
 from .server import (
     close_session,
@@ -25,7 +25,7 @@ from .server import (
 )
 
 __all__ = [
-    "JsonPacket", "LocalManager", "RedisManager", "close_session", "eio_sid_to_sid", "gate_events",
+    "JsonPacket", "LocalManager", "RawJson", "RedisManager", "close_session", "eio_sid_to_sid", "gate_events",
     "has_handler", "is_reserved_event", "local_sockets", "remote_address", "send_ack",
     "session_open", "start_message_queue", "take_turns_reading", "watch_sessions",
 ]

@@ -17,6 +17,7 @@ from ..core.events import BANK_ROOM, game_room, player_room, watch_room
 from ..core.i18n import _
 from ..game import games, picks
 from ..runtime import runtime
+from ..socketio_internals import RawJson
 from .i18n import t
 from .session_tokens import token_for
 
@@ -84,7 +85,10 @@ def _connect(app, server, sid: str, environ: dict, auth) -> bool:
     # what its calls act for, kept with the socket: in its WSGI environ, which python-socketio
     # holds for it (``get_environ``)
     environ[JOINED] = {"code": state.game.code, "token": token}
-    server.emit("state", state.model_dump(mode="json"), to=sid)
+    # serialised by pydantic-core in one call, not dumped to Python objects first and then
+    # through the json module; straight to the socket, which is this process's (not through
+    # the message queue, a round trip to Redis)
+    server.emit("state", RawJson(state.model_dump_json()), to=sid, ignore_queue=True)
     return True
 
 
