@@ -29,8 +29,10 @@ def engine_options(url: str, timeout: float, pool_wait: float | None = None) -> 
     return {
         # no pool_pre_ping: a round trip before every use was a fifth of a pick's CPU; see
         # ping_after_idle, which the factory installs. Commands' pool: picks are stored by one
-        # transaction at a time (group_commit), reads have their own (factory._reads_bind); two
-        # processes with all three pools full stay under PostgreSQL's default 100 connections
+        # transaction at a time (group_commit), reads have their own (factory._reads_bind). A
+        # process keeps at most 12 connections open between bursts (5 + 5 + the host's 2) and
+        # opens at most 39 (15 + 20 + 4): two processes at their peak stay under PostgreSQL's
+        # default 100 connections.
         "pool_size": 5, "max_overflow": 10,
         "pool_timeout": timeout if pool_wait is None else pool_wait,  # bounded too
         "connect_args": {

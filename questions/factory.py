@@ -223,7 +223,7 @@ def _reads_bind(settings: Settings) -> dict:
     options = engine_options(
         settings.database_url, settings.db_timeout_seconds, settings.db_pool_wait_seconds)
     return {READS_BIND: {**options, "url": settings.database_url, "isolation_level": "AUTOCOMMIT",
-                         "pool_size": 10, "max_overflow": 15}}  # a crowd connecting reads here
+                         "pool_size": 5, "max_overflow": 15}}  # a crowd connecting reads here
 
 
 def _bind_session(app: Flask, bind: str):
