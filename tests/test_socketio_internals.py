@@ -12,6 +12,7 @@ import json
 import threading
 import time
 
+import engineio
 import pytest
 import redis
 import socketio
@@ -21,7 +22,14 @@ from socketio import packet
 
 from questions import socketio_internals as internals
 from questions.messagequeue import ResyncingRedisManager
-from questions.socketio_internals import JsonPacket, LocalManager, RawJson, RedisManager, local_sockets
+from questions.socketio_internals import (
+    CallitSocket,
+    JsonPacket,
+    LocalManager,
+    RawJson,
+    RedisManager,
+    local_sockets,
+)
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # refused at once; constructing never connects
 
@@ -246,25 +254,65 @@ def test_close_session_closes_one_that_never_connected():
     assert client.eio_sid not in io.server.eio.sockets, "Engine.IO keeps the closed socket"
 
 
-def test_a_session_reads_taking_turns_and_stops_once_closed():
-    """The reader of every session goes through the instance's ``receive`` (wrapped to yield
-    after each message), and a closed session's reader is told to stop."""
+def test_an_adopted_session_reads_taking_turns_and_stops_once_closed():
+    """The reader of every session goes through the socket's ``receive`` (yielding after each
+    message once the socket is a CallitSocket), and a closed session's reader is told to stop."""
     from engineio import exceptions as engineio_exceptions
 
     app, io = make_socketio()
     slept: list[float] = []
-    real_sleep = io.server.sleep
-    io.server.sleep = lambda seconds=0: (slept.append(seconds), real_sleep(seconds))[1]
+    real_sleep = io.server.eio.sleep
+    io.server.eio.sleep = lambda seconds=0: (slept.append(seconds), real_sleep(seconds))[1]
     client = Polling(app)
-    internals.take_turns_reading(io.server, client.eio_sid)
+    internals.adopt_session(io.server, client.eio_sid)
+    socket = io.server.eio.sockets[client.eio_sid]
+    assert type(socket) is CallitSocket, "python-engineio's sockets are no longer engineio.socket.Socket"
     client.connect()
     client.send('21["echo","hi"]')
     assert client.receive() == ['431["hi"]']
-    assert slept.count(0) >= 2, "Engine.IO's reader no longer calls socket.receive on the instance"
-    socket = io.server.eio.sockets[client.eio_sid]
+    assert slept.count(0) >= 2, "Engine.IO's reader no longer calls socket.receive"
     socket.closed = True
     with pytest.raises(engineio_exceptions.SocketIsClosedError):
         socket.receive(None)
+
+
+def test_an_adopted_session_is_pinged_on_time():
+    """Every ping goes through ``schedule_ping`` (the first after the connect, the next after
+    each pong), and CallitSocket's timer sends them as python-engineio's sleeping task did."""
+    app, io = make_socketio(ping_interval=0.2)
+    internals.watch_sessions(io.server, lambda eio_sid: internals.adopt_session(io.server, eio_sid),
+                             lambda eio_sid: None)
+    client = Polling(app)
+    assert type(io.server.eio.sockets[client.eio_sid]) is CallitSocket
+    started = time.monotonic()
+    assert client.receive() == ["2"], "no ping"
+    assert time.monotonic() - started >= 0.15, "pinged before ping_interval"
+    client.http.post(client.url, data="3")  # the pong schedules the next ping
+    assert client.receive() == ["2"], "no second ping after the pong"
+
+
+def test_engineio_sends_its_pings_as_callit_socket_does():
+    """CallitSocket.ping_due is python-engineio's ``_send_ping`` after its sleep: if that
+    changes, so must ping_due."""
+    from engineio.socket import Socket
+    source = inspect.getsource(Socket._send_ping)
+    assert source.split("\n")[1:] == [
+        "        self.server.sleep(self.server.ping_interval)",
+        "        if not self.closing and not self.closed:",
+        "            self.last_ping = time.time()",
+        "            self.send(packet.Packet(packet.PING))",
+        "",
+    ], f"python-engineio's Socket._send_ping changed:\n{source}"
+    assert "self.schedule_ping()" in inspect.getsource(Socket.receive)
+    assert "s.schedule_ping()" in inspect.getsource(engineio.Server._handle_connect)
+
+
+def test_call_later_runs_the_task_when_due():
+    _app, io = make_socketio()
+    ran = threading.Event()
+    started = time.monotonic()
+    internals.call_later(io.server, 0.1, ran.set)
+    assert ran.wait(5) and time.monotonic() - started >= 0.1
 
 
 def test_engineio_socket_close_can_skip_waiting():
@@ -421,3 +469,30 @@ def test_the_redis_queue_is_subscribed_before_the_first_connection(redis_url):
         assert internals.start_message_queue(io) is True  # once only: the flag is set
     finally:
         io.server.manager.pubsub.unsubscribe()
+
+
+# ---------------------------------------------------------------- eventlet, in this process
+# (not monkey-patched: its green sockets and hub are used directly, in the test's thread)
+
+
+def green():
+    import warnings
+    with warnings.catch_warnings():  # eventlet's notice that it is in bugfix mode (see app.py)
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+        import eventlet
+        import eventlet.websocket
+        import eventlet.wsgi
+    return eventlet
+
+
+def test_call_later_waits_on_eventlets_hub_without_a_greenthread():
+    eventlet = green()
+    ran: list[float] = []
+    hub = eventlet.hubs.get_hub()
+    waiting = len(hub.timers) + len(hub.next_timers)
+    started = time.monotonic()
+    internals.call_later(type("Server", (), {"async_mode": "eventlet"})(), 0.05,
+                         lambda value: ran.append(value), time.monotonic)
+    assert len(hub.timers) + len(hub.next_timers) == waiting + 1, "no timer on the hub"
+    eventlet.sleep(0.2)
+    assert len(ran) == 1 and ran[0] is time.monotonic and time.monotonic() - started >= 0.05

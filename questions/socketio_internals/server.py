@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from engineio import exceptions as engineio_exceptions
 from socketio import packet
 
 NAMESPACE = "/"
@@ -63,30 +62,6 @@ def watch_sessions(server: Any, opened: Callable[[str], None], closed: Callable[
     server._handle_eio_disconnect = disconnected
     server.eio.on("connect", connected)
     server.eio.on("disconnect", disconnected)
-
-
-def take_turns_reading(server: Any, eio_sid: str) -> None:
-    """Make the session's reader hand the CPU to others after each message, and stop reading
-    once the session is closed.
-
-    python-engineio's websocket reader loops ``receive`` over the frames that have arrived, and
-    eventlet's recv returns buffered data without yielding: a client that sends thousands of
-    frames in one burst is read to the end before anyone else runs (and read on after the guard
-    has closed it), while every other player waits. Relies on: ``eio.sockets`` (sid -> socket),
-    the reader calling ``socket.receive(pkt)`` through the instance, ``Socket.closed``, and
-    ``engineio.exceptions.SocketIsClosedError`` ending the reader's loop."""
-    socket = server.eio.sockets.get(eio_sid)
-    if socket is None:
-        return
-    receive = socket.receive
-
-    def taking_turns(pkt):
-        if socket.closed:
-            raise engineio_exceptions.SocketIsClosedError()
-        receive(pkt)
-        server.sleep(0)
-
-    socket.receive = taking_turns
 
 
 def is_reserved_event(server: Any, name: str) -> bool:

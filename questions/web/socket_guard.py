@@ -96,10 +96,11 @@ class SocketGuard:
     # ---------------------------------------------------------------- sessions
 
     def opened(self, eio_sid: str) -> None:
-        # a burst from one client is read a frame at a time between everyone else's work
-        internals.take_turns_reading(self.server, eio_sid)
-        if self.idle_timeout > 0:
-            self.server.start_background_task(self._close_if_never_connected, eio_sid)
+        # a burst from one client is read a frame at a time between everyone else's work, and
+        # the session waits for its pings on a timer
+        internals.adopt_session(self.server, eio_sid)
+        if self.idle_timeout > 0:  # a timer too: a greenthread sleeping 10 s per phone is not free
+            internals.call_later(self.server, self.idle_timeout, self._close_if_never_connected, eio_sid)
 
     def closed(self, eio_sid: str) -> None:
         with self.lock:
@@ -108,7 +109,6 @@ class SocketGuard:
         self.per_socket.forget(eio_sid)
 
     def _close_if_never_connected(self, eio_sid: str) -> None:
-        self.server.sleep(self.idle_timeout)
         if not internals.session_open(self.server, eio_sid):
             return  # already gone
         if internals.eio_sid_to_sid(self.server, eio_sid, NAMESPACE) is None:

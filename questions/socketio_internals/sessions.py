@@ -1,0 +1,78 @@
+"""python-engineio's sockets (one per Engine.IO session) and the background tasks that wait on
+their behalf: what each connected phone costs between two messages.
+
+Under eventlet a waiting greenthread keeps its stack (≈ 8 KB resident, more the deeper it
+waits), and python-engineio keeps one per session that only sleeps until the next ping (25 s);
+Callit's guard kept another for 10 s after each session opened. ``call_later`` waits on a timer
+of eventlet's hub instead (a small object) and starts the task only when it is due."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from engineio import exceptions as engineio_exceptions
+from engineio import packet as engineio_packet
+from engineio import socket as engineio_socket
+
+
+def call_later(server: Any, seconds: float, task: Callable[..., Any], *args: Any) -> None:
+    """``task(*args)`` in a background task of its own, ``seconds`` from now. ``server``: the
+    Socket.IO or Engine.IO server (its ``async_mode``, ``sleep``, ``start_background_task``).
+    Relies on: eventlet's ``hub.schedule_call_global(seconds, callback, *args)`` calling
+    ``callback`` in the hub, where ``eventlet.spawn_n`` starts the task without blocking."""
+    if server.async_mode == "eventlet":
+        from eventlet import hubs, spawn_n
+        hubs.get_hub().schedule_call_global(seconds, spawn_n, task, *args)
+        return
+
+    def later():
+        server.sleep(seconds)
+        task(*args)
+
+    server.start_background_task(later)
+
+
+class CallitSocket(engineio_socket.Socket):
+    """python-engineio's socket, with two changes:
+
+    - its reader hands the CPU to others after each message, and stops once the session is
+      closed. python-engineio's websocket reader loops ``receive`` over the frames that have
+      arrived, and eventlet's recv returns buffered data without yielding: a client that sends
+      thousands of frames in one burst would be read to the end before anyone else runs (and
+      read on after the guard has closed it), while every other player waits;
+    - it waits for its next ping on a timer (``call_later``), not in a sleeping greenthread.
+
+    Relies on: the reader (websocket and long-polling alike) calling ``socket.receive(pkt)``;
+    ``Socket.closed`` and ``engineio.exceptions.SocketIsClosedError`` ending the reader's loop;
+    ``schedule_ping()`` being how python-engineio schedules every ping (after the connect, and
+    after each pong), and ``_send_ping()`` being ``sleep(ping_interval)`` then
+    ``ping_due()``'s body (tests/test_socketio_internals.py compares its source)."""
+
+    last_ping: float | None  # python-engineio's (for mypy: it cannot tell its type)
+
+    def receive(self, pkt):
+        if self.closed:
+            raise engineio_exceptions.SocketIsClosedError()
+        super().receive(pkt)
+        self.server.sleep(0)
+
+    def schedule_ping(self):
+        # only schedule a new ping if the previous ping wait cycle completed (python-engineio's)
+        if self.last_ping:
+            self.last_ping = None
+            call_later(self.server, self.server.ping_interval, self.ping_due)
+
+    def ping_due(self) -> None:
+        if not self.closing and not self.closed:
+            self.last_ping = time.time()
+            self.send(engineio_packet.Packet(engineio_packet.PING))
+
+
+def adopt_session(server: Any, eio_sid: str) -> None:
+    """Make the Engine.IO session's socket a ``CallitSocket`` (its class changes; the object,
+    and everything python-engineio holds of it, stays). Relies on: ``eio.sockets`` (sid ->
+    socket), each an ``engineio.socket.Socket`` (the threading and eventlet modes' class)."""
+    socket = server.eio.sockets.get(eio_sid)
+    if type(socket) is engineio_socket.Socket:
+        socket.__class__ = CallitSocket
