@@ -21,7 +21,7 @@ from questions.config import Settings  # noqa: E402
 from questions.database import client_timeout, use_eventlet_wait_callback  # noqa: E402
 from questions.deadlines import start_deadline_task  # noqa: E402
 from questions.serving import lan_address, listen_backlog, raise_fd_limit, with_public_url  # noqa: E402
-from questions.socketio_internals import start_message_queue  # noqa: E402
+from questions.socketio_internals import ReleasesBuffersOnUpgrade, start_message_queue  # noqa: E402
 
 settings, where_phones_join = with_public_url(Settings.from_env(), lan_address())
 app = create_app(settings)
@@ -36,12 +36,13 @@ class RequestTooSlow(Exception):
     pass
 
 
-class BoundedRequestProtocol(eventlet.wsgi.HttpProtocol):
+class BoundedRequestProtocol(ReleasesBuffersOnUpgrade, eventlet.wsgi.HttpProtocol):
     """A connection must deliver a complete request head (request line and headers) within
     ``request_timeout`` seconds of opening, or of the previous answer on a kept-alive
     connection; otherwise it is closed. Idle or trickling connections would each hold one of
     the ``max_size`` greenthreads for ever, and enough of them lock everyone out. The timer
-    stops once the head is in: a long-lived websocket is not cut."""
+    stops once the head is in: a long-lived websocket is not cut (and gives back its HTTP
+    buffers, see ReleasesBuffersOnUpgrade)."""
 
     request_timeout = 10.0
 

@@ -496,3 +496,101 @@ def test_call_later_waits_on_eventlets_hub_without_a_greenthread():
     assert len(hub.timers) + len(hub.next_timers) == waiting + 1, "no timer on the hub"
     eventlet.sleep(0.2)
     assert len(ran) == 1 and ran[0] is time.monotonic and time.monotonic() - started >= 0.05
+
+
+class WebsocketServer:
+    """eventlet's WSGI server with Callit's protocol mixin, in a greenthread: each connection's
+    protocol is kept in ``protocols``; the websocket handler echoes one message, or fails."""
+
+    def __init__(self, fail: bool = False):
+        eventlet = green()
+        self.protocols: list = []
+        self.errors: list[BaseException] = []
+        server = self
+
+        class Protocol(internals.ReleasesBuffersOnUpgrade, eventlet.wsgi.HttpProtocol):
+            def __init__(self, *args):
+                server.protocols.append(self)
+                try:
+                    super().__init__(*args)
+                except BaseException as exc:
+                    server.errors.append(exc)
+                    raise
+
+        def echo(ws):
+            server.upgraded = [server.protocols[-1].rfile.closed, server.protocols[-1].wfile.closed]
+            if fail:
+                raise RuntimeError("the application failed after the handshake")
+            ws.send(ws.wait())
+
+        self.listener = eventlet.listen(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = eventlet.spawn(eventlet.wsgi.server, self.listener, eventlet.websocket.WebSocketWSGI(echo),
+                                     protocol=Protocol, log_output=False)
+
+    def handshake(self, version: str = "13"):
+        eventlet = green()
+        sock = eventlet.connect(("127.0.0.1", self.port))
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     + (f"Sec-WebSocket-Version: {version}\r\n".encode() if version else b"") + b"\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            assert chunk, f"closed during the handshake: {head!r}"
+            head += chunk
+        return sock, head
+
+    def stop(self):
+        self.thread.kill()
+        self.listener.close()
+
+
+def read_all(sock) -> bytes:
+    received = b""
+    while chunk := sock.recv(4096):
+        received += chunk
+    return received
+
+
+def test_a_websocket_gives_back_its_http_buffers_and_still_works():
+    server = WebsocketServer()
+    try:
+        sock, head = server.handshake()
+        assert head.startswith(b"HTTP/1.1 101"), head
+        mask = b"\x01\x02\x03\x04"
+        sock.sendall(b"\x81\x82" + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(b"hi")))
+        received = read_all(sock)  # the echo, eventlet's closing frame, then the connection ends
+        assert received.startswith(b"\x81\x02hi\x88"), f"the websocket no longer echoes: {received!r}"
+        assert server.upgraded == [True, True], \
+            "eventlet's WebSocketWSGI no longer calls environ['eventlet.set_idle'] before its handler"
+        green().sleep(0.05)
+        assert server.errors == [], server.errors
+        sock.close()
+    finally:
+        server.stop()
+
+
+def test_a_refused_handshake_is_still_answered():
+    server = WebsocketServer()
+    try:
+        sock, head = server.handshake(version="99")  # not a version eventlet speaks: 400, over wfile
+        assert head.startswith(b"HTTP/1.1 426"), head
+        assert server.errors == []
+        sock.close()
+    finally:
+        server.stop()
+
+
+def test_a_websocket_failing_after_its_handshake_just_ends():
+    server = WebsocketServer(fail=True)
+    try:
+        sock, head = server.handshake()
+        assert head.startswith(b"HTTP/1.1 101"), head
+        assert b"500" not in read_all(sock), "a 500 answer was written into the websocket"
+        green().sleep(0.05)
+        assert server.upgraded == [True, True]
+        assert server.errors == [], f"the connection's greenthread died: {server.errors}"
+        sock.close()
+    finally:
+        server.stop()
