@@ -1,8 +1,9 @@
 """The question bank: JSON API, HTML page, the use cases themselves, and the seed command."""
 import re
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from questions.core.errors import Invalid
 from questions.core.extensions import db
@@ -28,6 +29,26 @@ def test_list_is_empty_at_first(client):
     response = client.get("/api/questions")
     assert response.status_code == 200
     assert response.get_json() == []
+
+
+def test_the_list_kept_by_one_app_follows_changes_made_by_another_or_by_plain_sql(make_app):
+    """The listing is kept per process while the bank is unchanged: a question added by another
+    process (another app instance on the database), inserted or edited by hand, shows at once."""
+    reader, writer = make_app().test_client(), make_app().test_client()
+    assert post(writer, {"body": "apple?"}).status_code == 201
+    assert [q["body"] for q in reader.get("/api/questions").get_json()] == ["apple?"]
+    assert post(writer, {"body": "banana?"}).status_code == 201
+    assert [q["body"] for q in reader.get("/api/questions").get_json()] == ["apple?", "banana?"]
+
+    with writer.application.app_context():
+        db.session.execute(text("UPDATE questions SET body = 'avocado?', updated_at = :now "
+                                "WHERE body = 'apple?'"), {"now": datetime.now(UTC).replace(tzinfo=None)})
+        db.session.commit()
+    assert [q["body"] for q in reader.get("/api/questions").get_json()] == ["avocado?", "banana?"]
+    with writer.application.app_context():
+        db.session.execute(text("DELETE FROM questions WHERE body = 'banana?'"))
+        db.session.commit()
+    assert [q["body"] for q in reader.get("/api/questions").get_json()] == ["avocado?"]
 
 
 def test_list_is_ordered_by_body_with_timestamps(client):

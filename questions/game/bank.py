@@ -5,12 +5,13 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..core.errors import Invalid
 from ..core.events import BANK_ROOM
 from ..core.i18n import _
 from ..core.models import Question
+from ..core.plain import PlainStatement
 from ..core.schema import NoInput, Request, UtcDateTime, one_line
 from ..core.usecase import command, query
 
@@ -58,15 +59,31 @@ def chosen_question(ctx, question_id: int | None, body: str | None,
 
 @query()
 def list_questions(ctx, request: NoInput) -> list[QuestionOut]:
-    """List the question bank, ordered by body."""
+    """List the question bank, ordered by body.
+
+    Kept per process while the bank's stamp (how many questions, the newest id, the latest
+    change) is the one it was read with: each listing reads that one row instead of the whole
+    bank, and validates nothing. Questions are only added (and, through the models, changed
+    with a new ``updated_at``), so any change to the bank, by any process, changes the stamp.
+    The list is shared by every caller: nobody changes it."""
+    key = str(ctx.db.get_bind().url)
+    stamp = tuple(_BANK_STAMP.execute(ctx.db).one())  # before the list: never older than it
+    kept = _BANKS.get(key)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
     rows = ctx.db.connection().execute(_BANK).all()  # Core, not the ORM: plain rows
-    return _QUESTIONS.validate_python(rows, from_attributes=True)  # in one call
+    listed = _QUESTIONS.validate_python(rows, from_attributes=True)  # in one call
+    _BANKS[key] = (stamp, listed)
+    return listed
 
 
 # built once: the bank is listed by every page and API client that shows it
 _BANK = (select(Question.id, Question.body, Question.created_at, Question.updated_at)
          .order_by(Question.body, Question.id))
+_BANK_STAMP = PlainStatement(select(func.count(), func.max(Question.id), func.max(Question.updated_at)))
 _QUESTIONS = TypeAdapter(list[QuestionOut])
+# database URL -> (stamp, the bank as listed), per process
+_BANKS: dict[str, tuple[tuple, list[QuestionOut]]] = {}
 
 
 @command(rate_limit="bank")
