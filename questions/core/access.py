@@ -211,9 +211,15 @@ def _detached(row) -> tuple[Game, Caller]:
 
 def code_for_token(db, token: str) -> str | None:
     """The code of the game a host or player token belongs to (for a socket that sent only a
-    token): one indexed lookup, players' and host keys' at once, on the session's connection
-    (no ORM: a lobby connecting runs it thousands of times)."""
-    return _GAME_CODE_OF_TOKEN.execute(db, digest=hash_token(token)).scalar()
+    token): for a player this process has seen in their game (a phone reconnecting), from
+    memory, since a token's game never changes and the code only names the game its caller is
+    then authorized in; else one indexed lookup, players' and host keys' at once, as plain SQL
+    (a lobby connecting runs it thousands of times)."""
+    digest = hash_token(token)
+    seen = _SEEN.get(digest)
+    if seen is not None:
+        return seen.code
+    return _GAME_CODE_OF_TOKEN.execute(db, digest=digest).scalar()
 
 
 # built once, like the lookups above; a token is a player's or a host key's, never both
