@@ -156,3 +156,18 @@ def test_callers_finding_the_state_out_of_date_at_once_rebuild_it_once(app, ctx,
         caller.join(timeout=30)
     assert seen == [(2, 0)] * 4
     assert len(builds) == 1
+
+
+def test_on_postgresql_a_games_version_has_at_most_64_rows(make_app, postgres_url):
+    """One per stripe (``pg_backend_pid() % 64``): the stamp's sum reads a few dozen rows at
+    most, however many connections the pools opened and closed through the night."""
+    app = make_app()
+    lobby = on(app, lambda ctx: host_game(ctx, players=("Ana",)))
+    with app.app_context():
+        stripes = db.session.execute(text(
+            "SELECT max(stripe), count(*) FROM game_versions JOIN games ON games.id = game_id "
+            "WHERE games.code = :code"), {"code": lobby.code}).one()
+        bumps = db.session.scalars(text(
+            "SELECT pg_get_functiondef(oid) FROM pg_proc WHERE proname LIKE 'game_versions_bump_%'")).all()
+    assert stripes[0] < 64 and stripes[1] >= 1
+    assert len(bumps) == 6 and all("pg_backend_pid() % 64," in bump for bump in bumps), bumps

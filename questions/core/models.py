@@ -112,7 +112,7 @@ class GameVersion(Model):
     statement that changes the game's players, picks, questions, rounds or answers, whoever
     writes them. The shared state's stamp (game/views.py) sums a game's rows: a few index
     entries at any lobby size, where counting the players and pickers read the whole lobby. On
-    PostgreSQL each connection bumps its own stripe (``pg_backend_pid() % 1024``), so
+    PostgreSQL each connection bumps its own stripe (``pg_backend_pid() % 64``), so
     simultaneous picks do not queue on one row's lock; SQLite has one writer and one stripe.
     No foreign key to the game: checking it would lock the game's row (FOR KEY SHARE) from every
     pick, and ending a game, which holds that row and then waits for the picks in flight
