@@ -1,17 +1,24 @@
 """What a hostile or broken Socket.IO client gets from the real server: every event with an ack
 id is answered, ``connect`` cannot be re-run as an event, and a flood from one socket is
-refused (429) without slowing anyone else down."""
+refused (429) without slowing anyone else down; and, in-process, that a socket told to wait
+(429, ``retry_after``) is not heard until then."""
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import time
 
 import pytest
 
-from .test_live_game import Api, LiveGame, Phone
+from questions import socketio_internals as internals
+from questions.config import Settings
+from questions.web.socket_guard import CLOSE_AFTER_REFUSALS, SocketGuard
 
-pytestmark = pytest.mark.live
+from .test_live_game import Api, LiveGame, Phone
+from .test_socketio_internals import Polling, make_socketio
+
+# the tests using live_server are marked live by conftest; the rest run in-process
 
 
 @pytest.fixture
@@ -90,8 +97,9 @@ def p99(values: list[float]) -> float:
 
 @pytest.mark.outage
 def test_a_flooding_socket_is_refused_and_others_stay_served(live_server, game):
-    """5,000 submit_picks in one burst from one socket: it gets a few through, the rest are
-    answered 429 (or the socket is closed), and another player's calls keep their latency."""
+    """5,000 submit_picks in one burst from one socket: it gets a few through, is answered 429
+    once and held back (what it sends meanwhile is dropped unread) and soon disconnected, and
+    another player's calls keep their latency."""
     picks = LiveGame.answers({game.qids[0]: "Maru"})
     calm = connect(live_server.url, {"token": game.join("Calm")["token"]})
     flooder_token = game.join("Flood")["token"]
@@ -123,3 +131,55 @@ def test_a_flooding_socket_is_refused_and_others_stay_served(live_server, game):
         assert calm.call("submit_picks", picks)["ok"]
     finally:
         calm.client.disconnect()
+
+
+# ---------------------------------------------------------------- in-process: held back
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def answers(client: Polling) -> list:
+    """The acks the server sent since: ``[(id, first argument), ...]``."""
+    received = client.receive()
+    assert all(text.startswith("43") for text in received), received  # Engine.IO message, ack
+    return [(int(text[2:text.index("[")]), json.loads(text[text.index("["):])[0])
+            for text in received]
+
+
+def test_a_socket_told_to_wait_is_not_heard_until_then():
+    """After a 429 the socket is held back for its ``retry_after``: what it sends meanwhile is
+    neither handled nor answered, only counted; then it is heard again; and refused
+    ``CLOSE_AFTER_REFUSALS`` times in a row, answered or not, it is disconnected."""
+    app, io = make_socketio()
+    clock = Clock()
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://unused/x", "SECRET_KEY": "x"},
+                                 socket_event_burst=1, socket_events_per_second=0.5,
+                                 idle_timeout_seconds=0)
+    SocketGuard(io.server, settings, clock=clock).install()
+    client = Polling(app)
+    client.connect()
+
+    client.send('21["echo","one"]')
+    assert answers(client) == [(1, "one")]
+    client.send('22["echo","two"]')
+    [(id, refusal)] = answers(client)
+    assert id == 2 and refusal["status"] == 429 and refusal["retry_after"] == 2, refusal
+
+    client.send('23["echo","three"]')  # held back: dropped
+    clock.now += 2  # the wait is over (the bucket has not refilled: real time barely moved)
+    client.send('24["echo","four"]')
+    [(id, refusal)] = answers(client)
+    assert id == 4 and refusal["status"] == 429, "3 was answered, or 4 was not"
+
+    held = CLOSE_AFTER_REFUSALS - 3  # refused so far: 2, 3 and 4
+    for n in range(5, 5 + held):
+        client.send(f'2{n}["echo","x"]')
+    assert internals.session_open(io.server, client.eio_sid), "closed before the limit"
+    client.send('299["echo","one too many"]')
+    assert not internals.session_open(io.server, client.eio_sid), "not closed after the limit"

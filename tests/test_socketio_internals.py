@@ -315,6 +315,33 @@ def test_call_later_runs_the_task_when_due():
     assert ran.wait(5) and time.monotonic() - started >= 0.1
 
 
+def test_events_turned_away_at_the_door_are_never_decoded():
+    """``turn_away`` is asked about an adopted session's events only (not the connect), and one
+    it turns away reaches neither python-socketio's decoding and dispatch nor a handler, nor is
+    answered."""
+    app, io = make_socketio()
+    asked, decoded, holding = [], [], [True]
+
+    def turn_away(eio_sid):
+        asked.append(eio_sid)
+        return holding[0]
+
+    internals.gate_events(io.server, lambda eio_sid, ns, id, data: decoded.append(data) or True,
+                          lambda eio_sid: None)
+    internals.turn_away_events(io.server, turn_away)
+    client = Polling(app)
+    internals.adopt_session(io.server, client.eio_sid)
+    client.connect()
+    assert asked == [], "the door asked about a Socket.IO connect"
+    client.send('21["echo","held"]')
+    assert asked == [client.eio_sid], \
+        "an Engine.IO MESSAGE's data no longer starts with the Socket.IO packet type"
+    holding[0] = False
+    client.send('22["echo","hi"]')
+    assert client.receive() == ['432["hi"]'], "the event turned away was answered"
+    assert decoded == [["echo", "hi"]], "the event turned away was decoded and dispatched"
+
+
 def test_engineio_socket_close_can_skip_waiting():
     import inspect
 

@@ -23,12 +23,12 @@ from .server import (
     start_message_queue,
     watch_sessions,
 )
-from .sessions import CallitSocket, adopt_session, call_later
+from .sessions import CallitSocket, adopt_session, call_later, turn_away_events
 from .wsgi import ReleasesBuffersOnUpgrade
 
 __all__ = [
     "CallitSocket", "JsonPacket", "LocalManager", "RawJson", "RedisManager",
     "ReleasesBuffersOnUpgrade", "adopt_session", "call_later", "close_session", "eio_sid_to_sid",
     "gate_events", "has_handler", "is_reserved_event", "local_sockets", "remote_address",
-    "send_ack", "session_open", "start_message_queue", "watch_sessions",
+    "send_ack", "session_open", "start_message_queue", "turn_away_events", "watch_sessions",
 ]

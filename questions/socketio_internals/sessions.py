@@ -14,6 +14,19 @@ from typing import Any
 from engineio import exceptions as engineio_exceptions
 from engineio import packet as engineio_packet
 from engineio import socket as engineio_socket
+from socketio import packet as socketio_packet
+
+EVENT = str(socketio_packet.EVENT)  # how a Socket.IO event's text starts
+
+
+def turn_away_events(server: Any, turn_away: Callable[[str], bool]) -> None:
+    """Ask ``turn_away(eio_sid)`` about each Socket.IO event (not connects, disconnects or acks)
+    a ``CallitSocket`` of this server receives, before python-socketio decodes it: True drops it
+    unread (no JSON decoding, no handler, no ack). Kept on the Engine.IO server, not on each
+    socket: nothing per phone. Relies on: ``Server.eio``, the Engine.IO server each socket
+    knows as ``socket.server``; an Engine.IO ``MESSAGE`` packet's ``data`` holding the Socket.IO
+    packet as sent, text that starts with its type (``socketio.packet.EVENT``)."""
+    server.eio.callit_turn_away = turn_away
 
 
 def call_later(server: Any, seconds: float, task: Callable[..., Any], *args: Any) -> None:
@@ -34,14 +47,15 @@ def call_later(server: Any, seconds: float, task: Callable[..., Any], *args: Any
 
 
 class CallitSocket(engineio_socket.Socket):
-    """python-engineio's socket, with two changes:
+    """python-engineio's socket, with three changes:
 
     - its reader hands the CPU to others after each message, and stops once the session is
       closed. python-engineio's websocket reader loops ``receive`` over the frames that have
       arrived, and eventlet's recv returns buffered data without yielding: a client that sends
       thousands of frames in one burst would be read to the end before anyone else runs (and
       read on after the guard has closed it), while every other player waits;
-    - it waits for its next ping on a timer (``call_later``), not in a sleeping greenthread.
+    - it waits for its next ping on a timer (``call_later``), not in a sleeping greenthread;
+    - the events ``turn_away_events`` says to are dropped before they are decoded.
 
     Relies on: the reader (websocket and long-polling alike) calling ``socket.receive(pkt)``;
     ``Socket.closed`` and ``engineio.exceptions.SocketIsClosedError`` ending the reader's loop;
@@ -54,8 +68,15 @@ class CallitSocket(engineio_socket.Socket):
     def receive(self, pkt):
         if self.closed:
             raise engineio_exceptions.SocketIsClosedError()
-        super().receive(pkt)
+        data = pkt.data
+        if not (pkt.packet_type == engineio_packet.MESSAGE and isinstance(data, str)
+                and data[:1] == EVENT and self._turned_away()):
+            super().receive(pkt)
         self.server.sleep(0)
+
+    def _turned_away(self) -> bool:
+        turn_away = getattr(self.server, "callit_turn_away", None)
+        return turn_away is not None and turn_away(self.sid)
 
     def schedule_ping(self):
         # only schedule a new ping if the previous ping wait cycle completed (python-engineio's)

@@ -8,8 +8,12 @@ cost the server a bounded amount, and everyone else stays served.
 - Each socket has a small bucket of events (``SOCKET_EVENT_BURST``, refilled at
   ``SOCKET_EVENTS_PER_SECOND``) and at most ``MAX_IN_FLIGHT`` events being handled at once;
   each address (a whole NAT) has a larger bucket. An event over a limit is answered
-  ``{"ok": false, "status": 429, ...}`` at once, before any database work; a socket that keeps
-  sending after ``CLOSE_AFTER_REFUSALS`` refusals in a row is disconnected.
+  ``{"ok": false, "status": 429, "retry_after": N, ...}`` at once, before any database work,
+  and the socket is held back for those N seconds: what it sends meanwhile is dropped at the
+  door, unread and unanswered (it was told to wait), so a flood costs the server one frame read
+  per event and gets no more events through. A socket refused ``CLOSE_AFTER_REFUSALS`` times in
+  a row (answered or dropped) is disconnected. Callit's phones send one pick at a time and wait
+  at least 2 s after a 429 (static/js/picks.js), so they are never held back.
 - An Engine.IO session that has not sent its Socket.IO ``connect`` within
   ``IDLE_TIMEOUT_SECONDS`` of opening is closed, so connections that only answer pings cannot
   fill the server.
@@ -19,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 from .. import socketio_internals as internals
 from ..config import Settings
@@ -32,18 +38,21 @@ NAMESPACE = "/"
 
 
 class SocketGuard:
-    def __init__(self, server, settings: Settings):
+    def __init__(self, server, settings: Settings, clock: Callable[[], float] = time.monotonic):
         self.server = server
+        self.clock = clock
         self.idle_timeout = settings.idle_timeout_seconds
         self.per_socket = TokenBuckets(settings.socket_event_burst, settings.socket_events_per_second)
         self.per_address = TokenBuckets(settings.address_event_burst, settings.address_events_per_second)
         self.in_flight: dict[str, int] = {}  # eio sid -> events being handled
         self.refused: dict[str, int] = {}    # eio sid -> refusals since the last accepted event
+        self.held_until: dict[str, float] = {}  # eio sid -> when a refused socket may send again
         self.lock = threading.Lock()
 
     def install(self) -> None:
         internals.gate_events(self.server, self.admit, self.finished)
         internals.watch_sessions(self.server, self.opened, self.closed)
+        internals.turn_away_events(self.server, self.turn_away)
 
     # ---------------------------------------------------------------- events
 
@@ -53,6 +62,8 @@ class SocketGuard:
             # closed meanwhile (a flood): Engine.IO had already read and queued the rest of its
             # burst, each to be handled on its own; drop them at the cost of a lookup, rather
             # than answer, count and close again thousands of times while others wait
+            return False
+        if self.turn_away(eio_sid):  # held back: a binary event, which the door passes on
             return False
         name = data[0] if isinstance(data, list) and data else None
         if not isinstance(name, str) or internals.is_reserved_event(server, name):
@@ -66,20 +77,43 @@ class SocketGuard:
             busy = self.in_flight.get(eio_sid, 0) >= MAX_IN_FLIGHT
         wait = 0.0 if busy else self.per_socket.take(eio_sid) or self.per_address.take(address)
         if busy or wait:
-            with self.lock:
-                refusals = self.refused[eio_sid] = self.refused.get(eio_sid, 0) + 1
-            if refusals > CLOSE_AFTER_REFUSALS:
-                log.warning("Closing socket %s (%s): %d events refused in a row", eio_sid, address,
-                            refusals)
-                internals.close_session(server, eio_sid)  # its queued frames are dropped with it
-                return False
-            self._answer(eio_sid, namespace, id, 429,
-                         "Too many events from this device; wait a moment and try again",
-                         retry_after=max(1, round(wait)) if wait else 1)
+            retry_after = max(1, round(wait)) if wait else 1
+            if not self._refuse(eio_sid, hold=retry_after):
+                self._answer(eio_sid, namespace, id, 429,
+                             "Too many events from this device; wait a moment and try again",
+                             retry_after=retry_after)
             return False
         with self.lock:
             self.refused.pop(eio_sid, None)
             self.in_flight[eio_sid] = self.in_flight.get(eio_sid, 0) + 1
+        return True
+
+    def turn_away(self, eio_sid: str) -> bool:
+        """Asked at the door about every event, before it is decoded: True while the socket is
+        held back after a 429, and the event is dropped unanswered (and counted as refused)."""
+        until = self.held_until.get(eio_sid)
+        if until is None:
+            return False
+        if self.clock() >= until:
+            with self.lock:
+                self.held_until.pop(eio_sid, None)
+            return False
+        self._refuse(eio_sid)
+        return True
+
+    def _refuse(self, eio_sid: str, hold: float = 0) -> bool:
+        """Count a refusal, holding the socket back ``hold`` seconds from now; True when that
+        was one too many in a row and the socket is closed (what it had queued is dropped with
+        it)."""
+        with self.lock:
+            refusals = self.refused[eio_sid] = self.refused.get(eio_sid, 0) + 1
+            if hold:
+                self.held_until[eio_sid] = self.clock() + hold
+        if refusals <= CLOSE_AFTER_REFUSALS:
+            return False
+        log.warning("Closing socket %s (%s): %d events refused in a row", eio_sid,
+                    internals.remote_address(self.server, eio_sid), refusals)
+        internals.close_session(self.server, eio_sid)
         return True
 
     def finished(self, eio_sid: str) -> None:
@@ -96,8 +130,9 @@ class SocketGuard:
     # ---------------------------------------------------------------- sessions
 
     def opened(self, eio_sid: str) -> None:
-        # a burst from one client is read a frame at a time between everyone else's work, and
-        # the session waits for its pings on a timer
+        # a burst from one client is read a frame at a time between everyone else's work (what
+        # it sends while held back dropped unread: turn_away), and the session waits for its
+        # pings on a timer
         internals.adopt_session(self.server, eio_sid)
         if self.idle_timeout > 0:  # a timer too: a greenthread sleeping 10 s per phone is not free
             internals.call_later(self.server, self.idle_timeout, self._close_if_never_connected, eio_sid)
@@ -106,6 +141,7 @@ class SocketGuard:
         with self.lock:
             self.in_flight.pop(eio_sid, None)
             self.refused.pop(eio_sid, None)
+            self.held_until.pop(eio_sid, None)
         self.per_socket.forget(eio_sid)
 
     def _close_if_never_connected(self, eio_sid: str) -> None:
