@@ -21,7 +21,11 @@ from questions.config import Settings  # noqa: E402
 from questions.database import client_timeout, use_eventlet_wait_callback  # noqa: E402
 from questions.deadlines import start_deadline_task  # noqa: E402
 from questions.serving import lan_address, listen_backlog, raise_fd_limit, with_public_url  # noqa: E402
-from questions.socketio_internals import ReleasesBuffersOnUpgrade, start_message_queue  # noqa: E402
+from questions.socketio_internals import (  # noqa: E402
+    ReleasesBuffersOnUpgrade,
+    start_message_queue,
+    unmask_frames_quickly,
+)
 
 settings, where_phones_join = with_public_url(Settings.from_env(), lan_address())
 app = create_app(settings)
@@ -83,8 +87,9 @@ def bind(host: str, port: int):
 
 def serve(listener, max_connections: int, idle_timeout: float) -> None:
     """eventlet's WSGI server, as ``socketio.run`` starts it, but with our listen backlog and
-    connection timeouts."""
+    connection timeouts, and websocket frames unmasked without a Python loop per byte."""
     socketio = app.extensions["socketio"]
+    unmask_frames_quickly()
     if not start_message_queue(socketio):
         print("  Warning: not subscribed to the Redis message queue yet; retrying in the background.",
               flush=True)

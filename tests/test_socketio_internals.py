@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import random
 import threading
 import time
+import warnings
 
 import engineio
 import pytest
@@ -357,6 +359,40 @@ def test_handlers_and_reserved_events_are_told_apart():
     assert not internals.has_handler(io.server, "/other", "echo")
     assert internals.is_reserved_event(io.server, "connect")
     assert not internals.is_reserved_event(io.server, "echo")
+
+
+# ---------------------------------------------------------------- eventlet's websocket
+
+
+def eventlet_websocket():
+    with warnings.catch_warnings():  # eventlet's notice that it is in bugfix mode (see app.py)
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+        from eventlet.websocket import RFC6455WebSocket
+    return RFC6455WebSocket
+
+
+def test_eventlet_unmasks_each_frame_through_apply_mask():
+    RFC6455WebSocket = eventlet_websocket()
+    assert isinstance(vars(RFC6455WebSocket).get("_apply_mask"), staticmethod), \
+        "eventlet's RFC6455WebSocket._apply_mask is gone or no longer a static method"
+    found = str(inspect.signature(RFC6455WebSocket._apply_mask))
+    assert found == "(data, mask, length=None, offset=0)", f"_apply_mask is now {found}"
+    assert "self._apply_mask(d, mask, length=dlen, offset=received)" in \
+        inspect.getsource(RFC6455WebSocket._recv_frame), "_recv_frame no longer unmasks with _apply_mask"
+
+
+def test_unmask_is_eventlets_apply_mask(monkeypatch):
+    RFC6455WebSocket = eventlet_websocket()
+    monkeypatch.setattr(RFC6455WebSocket, "_apply_mask", vars(RFC6455WebSocket)["_apply_mask"])
+    theirs = RFC6455WebSocket._apply_mask
+    rng = random.Random(7)
+    for size in (0, 1, 3, 4, 5, 127, 1000):
+        data, mask = rng.randbytes(size + 3), tuple(rng.randrange(256) for _ in range(4))
+        for length, offset in ((None, 0), (size, 0), (size, 1), (size, 2), (size, 7)):
+            assert internals.websocket.unmask(data, mask, length, offset) == \
+                theirs(data, mask, length, offset), (size, length, offset)
+    internals.unmask_frames_quickly()
+    assert RFC6455WebSocket._apply_mask is internals.websocket.unmask
 
 
 # ---------------------------------------------------------------- rooms

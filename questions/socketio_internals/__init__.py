@@ -1,7 +1,8 @@
 """The one door to what Callit needs from python-socketio, python-engineio and Flask-SocketIO
 beyond their public API, and from eventlet beyond its: one module per part of the library
-(``packets``, ``server``, ``sessions``, ``managers``, ``redis_manager``, ``wsgi``), each saying
-what it relies on.
+(``packets``, ``server``, ``sessions``, ``managers``, ``redis_manager``, ``wsgi``, and
+``websocket``: eventlet's, which python-engineio reads frames with), each saying what it relies
+on.
 
 Nothing else in Callit touches a private attribute of those libraries (tests/test_layout.py
 checks the source). tests/test_socketio_internals.py pins everything relied on here and fails
@@ -24,11 +25,13 @@ from .server import (
     watch_sessions,
 )
 from .sessions import CallitSocket, adopt_session, call_later, turn_away_events
+from .websocket import unmask_frames_quickly
 from .wsgi import ReleasesBuffersOnUpgrade
 
 __all__ = [
     "CallitSocket", "JsonPacket", "LocalManager", "RawJson", "RedisManager",
     "ReleasesBuffersOnUpgrade", "adopt_session", "call_later", "close_session", "eio_sid_to_sid",
     "gate_events", "has_handler", "is_reserved_event", "local_sockets", "remote_address",
-    "send_ack", "session_open", "start_message_queue", "turn_away_events", "watch_sessions",
+    "send_ack", "session_open", "start_message_queue", "turn_away_events", "unmask_frames_quickly",
+    "watch_sessions",
 ]
