@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import statistics
 import time
 
 import pytest
@@ -58,13 +59,15 @@ def test_extra_arguments_unknown_and_reserved_events_are_answered(live_server, g
 
 def flood(url: str, token: str, picks: dict, count: int, results) -> None:
     """In a process of its own: connect, tell the test, then send ``count`` submit_picks in one
-    burst; report the acks received and whether the server kept the socket open."""
+    burst; report the acks received, how many were sent before the client saw the server close
+    it, and whether the server kept the socket open."""
     import socketio as sio
     client = sio.Client(reconnection=False)
     acks: list = []
     client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
     results.put("connected")
     time.sleep(1)  # the calm player's measurements have begun
+    sent = 0
     for _ in range(count):
         if not client.connected:
             break
@@ -72,8 +75,9 @@ def flood(url: str, token: str, picks: dict, count: int, results) -> None:
             client.emit("submit_picks", picks, callback=lambda *a: acks.append(a[0] if a else {}))
         except Exception:  # noqa: BLE001 - closed by the server mid-burst
             break
+        sent += 1
     time.sleep(2)  # the last acks
-    results.put((acks, client.connected))
+    results.put((acks, sent, client.connected))
     if client.connected:
         client.disconnect()
 
@@ -115,19 +119,23 @@ def test_a_flooding_socket_is_refused_and_others_stay_served(live_server, game):
         ready = results.get(timeout=30)
         assert ready == "connected"
         during = latencies(calm, picks, 30)
-        acks, still_connected = results.get(timeout=60)
+        acks, sent, still_connected = results.get(timeout=60)
         flooding.join(timeout=30)
 
         statuses = [a.get("status", 200) if a.get("ok") is False else 200 for a in acks]
         accepted = statuses.count(200)
         refused = statuses.count(429)
-        print(f"\nflood: {len(acks)} acks ({accepted} ok, {refused} refused 429), "
-              f"socket {'open' if still_connected else 'closed by the server'}; "
-              f"other player's get_state p99 {p99(normal) * 1000:.1f} ms before, "
-              f"{p99(during) * 1000:.1f} ms during")
+        ratio = p99(during) / p99(normal)
+        print(f"\nflood: {sent} sent, {len(acks)} acks ({accepted} ok, {refused} refused 429), "
+              f"socket {'open' if still_connected else 'closed by the server'}; other player's "
+              f"get_state p99 (the slowest of {len(normal)}) {p99(normal) * 1000:.1f} ms before, "
+              f"{p99(during) * 1000:.1f} ms during: {ratio:.2f}x (issue #9: within 2x); median "
+              f"{statistics.median(normal) * 1000:.1f} -> {statistics.median(during) * 1000:.1f} ms")
         assert accepted <= 50  # the burst and the steady rate, not 5,000
         assert refused > 0 or not still_connected
-        assert p99(during) < max(2.5, 10 * p99(normal))  # generous: the measured ratio is reported
+        # not a performance assertion (a shared machine's load moves the ratio, see
+        # docs/deployment.md for the measured figures): only that nobody was stalled for seconds
+        assert p99(during) < max(2.5, 10 * p99(normal)), f"{ratio:.1f}x"
         assert calm.call("submit_picks", picks)["ok"]
     finally:
         calm.client.disconnect()
