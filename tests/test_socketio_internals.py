@@ -12,7 +12,6 @@ import json
 import random
 import threading
 import time
-import warnings
 
 import engineio
 import pytest
@@ -364,15 +363,8 @@ def test_handlers_and_reserved_events_are_told_apart():
 # ---------------------------------------------------------------- eventlet's websocket
 
 
-def eventlet_websocket():
-    with warnings.catch_warnings():  # eventlet's notice that it is in bugfix mode (see app.py)
-        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-        from eventlet.websocket import RFC6455WebSocket
-    return RFC6455WebSocket
-
-
 def test_eventlet_unmasks_each_frame_through_apply_mask():
-    RFC6455WebSocket = eventlet_websocket()
+    RFC6455WebSocket = green().websocket.RFC6455WebSocket
     assert isinstance(vars(RFC6455WebSocket).get("_apply_mask"), staticmethod), \
         "eventlet's RFC6455WebSocket._apply_mask is gone or no longer a static method"
     found = str(inspect.signature(RFC6455WebSocket._apply_mask))
@@ -382,7 +374,7 @@ def test_eventlet_unmasks_each_frame_through_apply_mask():
 
 
 def test_unmask_is_eventlets_apply_mask(monkeypatch):
-    RFC6455WebSocket = eventlet_websocket()
+    RFC6455WebSocket = green().websocket.RFC6455WebSocket
     monkeypatch.setattr(RFC6455WebSocket, "_apply_mask", vars(RFC6455WebSocket)["_apply_mask"])
     theirs = RFC6455WebSocket._apply_mask
     rng = random.Random(7)
