@@ -96,8 +96,7 @@ def _refused(app, environ: dict, status: int, errors: list[str]) -> ConnectionRe
     """A refusal whose reason reaches the client: ``connect_error`` gets
     ``{"message": ..., "status": N, "errors": [...]}`` (a browser's Error shows the message),
     in the language of the page that connects (its request's headers and cookie)."""
-    with app.request_context(environ):
-        errors = [t(message) for message in errors]
+    errors = _in_language_of(app, environ, errors)
     refusal = ConnectionRefusedError("; ".join(errors))
     refusal.error_args = {"message": "; ".join(errors), "status": status, "errors": errors}
     return refusal
@@ -109,10 +108,11 @@ def _call_handler(app, server, use_case):
     adapter = TypeAdapter(use_case.response)
 
     def handler(sid, *args):
+        environ = server.get_environ(sid)  # None once the socket is gone
         if len(args) > 1:  # python-socketio would call us with them and never ack
-            return _failed(app, server, sid, 400, [_("%(event)s takes one argument (an object), not %(count)s",
-                                                      event=use_case.name, count=len(args))])
-        environ = server.get_environ(sid) or {}  # {} once the socket is gone
+            return _failed(app, environ, 400, [_("%(event)s takes one argument (an object), not %(count)s",
+                                                 event=use_case.name, count=len(args))])
+        environ = environ or {}
         joined = environ.get(JOINED, {})
         data = dict(args[0]) if args and isinstance(args[0], dict) else {}
         data["code"] = joined.get("code", "")
@@ -124,22 +124,24 @@ def _call_handler(app, server, use_case):
                 explicit = as_service_error(exc)
                 if explicit is None:
                     log.exception("Socket.IO %s failed", use_case.name)
-                    return _failed(app, server, sid, 500, [_("Internal server error")])
-                return _failed(app, server, sid, explicit.status, explicit.messages)
+                    return _failed(app, environ, 500, [_("Internal server error")])
+                return _failed(app, environ, explicit.status, explicit.messages)
             return {"ok": True, "data": adapter.dump_python(result, mode="json")}
 
     handler.__name__ = f"socket_{use_case.name}"
     return handler
 
 
-def _failed(app, server, sid, status: int, errors: list) -> dict:
-    """A refusal's ack, in the language of the page that connected (its request's headers and
-    cookie)."""
-    environ = server.get_environ(sid)
-    if environ is None:
+def _failed(app, environ: dict | None, status: int, errors: list) -> dict:
+    """A refusal's ack, in the language of the page that connected."""
+    return {"ok": False, "status": status, "errors": _in_language_of(app, environ, errors)}
+
+
+def _in_language_of(app, environ: dict | None, messages: list) -> list[str]:
+    """Messages in the language of the page that connected (its request's headers and cookie);
+    as written once its socket is gone (``environ`` None or empty)."""
+    if not environ:
         with app.app_context():
-            texts = [str(message) for message in errors]
-    else:
-        with app.request_context(environ):
-            texts = [t(message) for message in errors]
-    return {"ok": False, "status": status, "errors": texts}
+            return [str(message) for message in messages]
+    with app.request_context(environ):
+        return [t(message) for message in messages]
