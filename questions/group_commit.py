@@ -17,13 +17,15 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from .core.latch import Latch
+
 Item = TypeVar("Item")
 
 
 @dataclass(eq=False)
 class _Waiter:
     item: Any
-    woken: threading.Event = field(default_factory=threading.Event)  # answered, or given the lead
+    woken: Latch = field(default_factory=Latch)  # answered, or given the lead
     finished: bool = False
     result: Any = None
     error: BaseException | None = None

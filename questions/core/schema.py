@@ -73,7 +73,8 @@ def one_line(label: str, max_length: int, required: bool = True) -> tuple[Before
         if len(value) > max_length:
             raise invalid(_("%(label)s must be at most %(count)s characters", label=label,
                             count=max_length))
-        if any(unicodedata.category(ch) in NOT_ONE_LINE for ch in value):
+        # printable excludes every category refused (and more): most values skip the walk
+        if not value.isprintable() and any(unicodedata.category(ch) in NOT_ONE_LINE for ch in value):
             raise invalid(_("%(label)s must be a single line of text", label=label))
         return value
     pattern = text_pattern(max_length) if required else f"^{_SPACE}*$|{text_pattern(max_length)}"

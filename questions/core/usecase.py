@@ -78,8 +78,8 @@ class UseCase:
                 # a grouped pick may take the player as last seen: its write verifies the token
                 ctx.game, ctx.caller = access.authorize(ctx, request.code, self.auth, remembered=grouped)
             result = self.fn(ctx, request)
-            if self.mutable:
-                ctx.db.commit()
+            if self.mutable and not grouped:  # a grouped one's write was committed by the writer;
+                ctx.db.commit()               # its session only read (closed with the context)
         except BaseException as exc:
             ctx.pending_events.clear()
             _rollback(ctx)

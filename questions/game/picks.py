@@ -11,7 +11,6 @@ each acked only after it commits. The host's lock overtakes queued picks through
 gate (``core/gate.py``), which that transaction passes before storing."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,8 +20,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core import access, gate
 from ..core.access import REMOVED, hash_token
+from ..core.binds import database_key
 from ..core.errors import Conflict, Invalid, NotFound, Unauthorized
 from ..core.events import watch_room
+from ..core.fair_lock import FairLock
 from ..core.i18n import _
 from ..core.models import Game, GameStatus, Pick, Round, RoundQuestion, RoundState, contender_answers
 from ..core.usecase import Auth, command
@@ -43,11 +44,11 @@ class RoundRules:
 _ROUNDS: dict[tuple, RoundRules] = {}
 _ROUNDS_KEPT = 1024
 # per key: one read at a time, and how many have finished (see _read_round)
-_READING: dict[tuple, tuple[threading.Lock, list[int]]] = {}
+_READING: dict[tuple, tuple[FairLock, list[int]]] = {}
 
 
 def _key(db, game: Game) -> tuple:
-    return (str(db.get_bind().url), game.id, game.created_at)
+    return (database_key(db), game.id, game.created_at)
 
 
 def _read_round(db, game: Game) -> RoundRules:
@@ -61,7 +62,7 @@ def _read_round(db, game: Game) -> RoundRules:
     if key not in _READING:
         if len(_READING) >= _ROUNDS_KEPT:
             _READING.pop(next(iter(_READING)), None)
-        _READING[key] = (threading.Lock(), [0])
+        _READING[key] = (FairLock(), [0])  # a whole lobby may queue on it
     lock, finished = _READING[key]
     asked_after = finished[0]
     with lock:

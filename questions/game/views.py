@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import enum
 import heapq
-import threading
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter
 from sqlalchemy import Integer, bindparam, distinct, func, select
 
 from ..core.access import Caller
+from ..core.binds import database_key
 from ..core.errors import NotFound
+from ..core.fair_lock import FairLock
 from ..core.i18n import _
 from ..core.models import Game, GameQuestion, GameVersion, Pick, Player, Question, Round, RoundQuestion, RoundState
 from ..core.plain import PlainStatement
@@ -181,8 +182,8 @@ _STANDINGS = TypeAdapter(list[Standing])
 # game -> (stamp, its SharedState), per process
 _SHARED_STATES: dict[tuple, tuple[tuple, SharedState]] = {}
 _SHARED_STATES_KEPT = 64
-# game -> the lock its rebuild runs under (green under eventlet's monkey patching)
-_REBUILDS: dict[tuple, threading.Lock] = {}
+# game -> the lock its rebuild runs under
+_REBUILDS: dict[tuple, FairLock] = {}
 
 
 def shared_state(db, game: Game) -> SharedState:
@@ -194,12 +195,12 @@ def shared_state(db, game: Game) -> SharedState:
     is still current. Each building its own was a storm: 16 clients reading a 10,000-player
     lobby after a burst of picks each ranked everyone at once (seconds of CPU, a few requests
     a second)."""
-    key = (str(db.get_bind().url), game.id, game.code, game.created_at)
+    key = (database_key(db), game.id, game.code, game.created_at)
     stamp = state_stamp(db, game)  # before the state: what is kept is never older than its stamp
     kept = _SHARED_STATES.get(key)
     if kept is not None and kept[0] == stamp:
         return kept[1]
-    with _REBUILDS.setdefault(key, threading.Lock()):
+    with _REBUILDS.setdefault(key, FairLock()):  # a lobby (re)connecting may queue on it
         rebuilt = _SHARED_STATES.get(key)
         if rebuilt is not None and rebuilt is not kept:  # by another caller while we waited
             stamp = state_stamp(db, game)
