@@ -30,10 +30,13 @@ def engine_options(url: str, timeout: float, pool_wait: float | None = None) -> 
         # no pool_pre_ping: a round trip before every use was a fifth of a pick's CPU; see
         # ping_after_idle, which the factory installs. Commands' pool: picks are stored by one
         # transaction at a time (group_commit), reads have their own (factory._reads_bind). A
-        # process keeps at most 12 connections open between bursts (5 + 5 + the host's 2) and
-        # opens at most 39 (15 + 20 + 4): two processes at their peak stay under PostgreSQL's
-        # default 100 connections.
-        "pool_size": 5, "max_overflow": 10,
+        # process opens at most 39 connections (15 + 20 + the host's 4): two processes at their
+        # peak stay under PostgreSQL's default 100. No overflow: an overflow connection was
+        # closed when handed back, so 16 concurrent requests opened and closed one (a new
+        # PostgreSQL backend) per request beyond the fifth. Connections open as needed and are
+        # reused last in, first out, so those beyond the current load stay idle until
+        # end_idle_sessions has PostgreSQL close them.
+        "pool_size": 15, "max_overflow": 0, "pool_use_lifo": True,
         "pool_timeout": timeout if pool_wait is None else pool_wait,  # bounded too
         "connect_args": {
             "connect_timeout": max(1, int(timeout)),
@@ -75,6 +78,29 @@ def ping_after_idle(engine, seconds: float = IDLE_PING_SECONDS) -> None:
                 cursor.close()
             except Exception:  # noqa: BLE001 - the connection is being thrown away anyway
                 pass
+
+
+# a pooled connection idle this long is closed by PostgreSQL (end_idle_sessions)
+IDLE_SESSION_SECONDS = 30
+
+
+def end_idle_sessions(engine, seconds: float = IDLE_SESSION_SECONDS) -> None:
+    """Have PostgreSQL (14 or newer: ``idle_session_timeout``) close each of the engine's
+    connections once it has sat idle for ``seconds``: what a burst opened is given back to the
+    server after it, instead of staying open for the process's life. The pool is last in,
+    first out, so those idle are the ones beyond the current load; when one is wanted again,
+    ``ping_after_idle`` finds it closed and the pool opens a new one."""
+    @event.listens_for(engine, "connect")
+    def connected(dbapi_connection, _record):
+        if getattr(dbapi_connection, "server_version", 0) < 140000:
+            return  # older servers keep idle connections open, as before
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET idle_session_timeout = %s", (int(seconds * 1000),))
+        finally:
+            cursor.close()
+        if not dbapi_connection.autocommit:
+            dbapi_connection.commit()  # a SET in a transaction rolled back would be undone
 
 
 def use_eventlet_wait_callback(timeout: float) -> None:

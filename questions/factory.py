@@ -24,7 +24,7 @@ from .core.errors import ServiceError, as_service_error
 from .core.events import EventSink, SocketIOEvents
 from .core.extensions import csrf, db, migrate
 from .core.i18n import _
-from .database import Deadline, deadline, engine_options, ping_after_idle
+from .database import Deadline, deadline, end_idle_sessions, engine_options, ping_after_idle
 from .game import picks
 from .group_commit import GroupCommit
 from .limiter import DatabaseCounter, FallbackCounter, Limiter, RedisCounter
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
         else:
             for engine in db.engines.values():
                 ping_after_idle(engine)
+                end_idle_sessions(engine)
 
     manager = client_manager(settings.redis_url, settings.redis_channel)
     socketio = SocketIO(app, async_mode=settings.async_mode, client_manager=manager,
@@ -209,7 +210,7 @@ def _host_bind(settings: Settings) -> dict:
     options = engine_options(
         settings.database_url, settings.db_timeout_seconds, settings.db_pool_wait_seconds)
     return {HOST_BIND: {**options, "url": settings.database_url,
-                        "pool_size": settings.host_pool_size, "max_overflow": settings.host_pool_size}}
+                        "pool_size": 2 * settings.host_pool_size}}  # no overflow: see engine_options
 
 
 def _reads_bind(settings: Settings) -> dict:
@@ -223,7 +224,7 @@ def _reads_bind(settings: Settings) -> dict:
     options = engine_options(
         settings.database_url, settings.db_timeout_seconds, settings.db_pool_wait_seconds)
     return {READS_BIND: {**options, "url": settings.database_url, "isolation_level": "AUTOCOMMIT",
-                         "pool_size": 5, "max_overflow": 15}}  # a crowd connecting reads here
+                         "pool_size": 20}}  # a crowd connecting reads here
 
 
 def _bind_session(app: Flask, bind: str):
