@@ -265,9 +265,12 @@ async def throughput(session: aiohttp.ClientSession, url: str, seconds: float, c
     await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), seconds + 60)
     elapsed = time.perf_counter() - started
     lat = percentiles(latencies)
+    used = meter.read(elapsed)
+    # the server's CPU per answer: steadier than req/s on a machine shared with other work
+    per_request = round(used["server_cpu_seconds"] * 1e6 / ok) if ok and "server_cpu_seconds" in used else None
     return {"rps": round(ok / elapsed, 1), "ok": ok, "failed": failed, "seconds": round(elapsed, 2),
             "concurrency": concurrency, "p50_ms": lat["p50_ms"], "p99_ms": lat["p99_ms"],
-            **meter.read(elapsed)}
+            **used, "server_cpu_us_per_request": per_request}
 
 
 # ---------------------------------------------------------------- one lobby size
@@ -395,7 +398,9 @@ async def bench_lobby(n: int, args, log_dir: Path, kind: str = "callit", process
                 result["rps"]["GET /api/games/{code}"] = await throughput(
                     http, f"{base}/api/games/{code}", args.rps_seconds, args.rps_concurrency, server)
             server.stop_profiler()
-            log(f"[{n}] rps: { {k: v['rps'] for k, v in result['rps'].items()} }")
+            measured = {k: (v["rps"], v["server_cpu_us_per_request"], v.get("server_waited_for_cpu_pct"))
+                        for k, v in result["rps"].items()}
+            log(f"[{n}] rps (req/s, server CPU µs per request, % waited for a CPU): {measured}")
             result["server_rss"]["end_mb"] = round(server.rss_bytes() / 2**20, 1)
             result["client_errors"] = swarm.errors[:5]
             result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
