@@ -3,6 +3,7 @@ changes. The database is the truth: a change made by another process, or by any 
 all, must show in the next view, however the kept state was built."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -11,6 +12,7 @@ from sqlalchemy import text
 from questions.core.access import find_game
 from questions.core.extensions import db
 from questions.game import games, picks, players, round_controls, rounds, timer, views
+from questions.web.json_api import KeptJson
 
 from .test_game_service import Lobby, as_host, as_player, host_game, join, start
 
@@ -171,3 +173,41 @@ def test_on_postgresql_a_games_version_has_at_most_64_rows(make_app, postgres_ur
             "SELECT pg_get_functiondef(oid) FROM pg_proc WHERE proname LIKE 'game_versions_bump_%'")).all()
     assert stripes[0] < 64 and stripes[1] >= 1
     assert len(bumps) == 6 and all("pg_backend_pid() % 64," in bump for bump in bumps), bumps
+
+
+def test_an_unchanged_game_answers_the_same_summary_and_the_api_serialises_it_once(make_app):
+    """``get_game`` is ``shared``: while the game is unchanged every caller gets the one kept
+    summary, and the JSON adapter sends the bytes it made of it; a change makes a new one."""
+    reader, writer = make_app(), make_app()
+    lobby = on(writer, lambda ctx: host_game(ctx, players=("Ana",)))
+
+    def summary(ctx):
+        return games.get_game(ctx.for_caller(None), {"code": lobby.code})
+    first = on(reader, summary)
+    assert on(reader, summary) is first
+    http = reader.test_client()
+    body = http.get(f"/api/games/{lobby.code}").data
+    assert http.get(f"/api/games/{lobby.code}").data == body
+    assert json.loads(body)["player_count"] == 1
+
+    on(writer, lambda ctx: join(ctx, lobby, "Bo"))
+    assert on(reader, summary) is not first
+    after = http.get(f"/api/games/{lobby.code}").get_json()
+    assert (after["player_count"], [p["name"] for p in after["players"]]) == (2, ["Ana", "Bo"])
+
+
+def test_kept_json_serialises_an_object_once_while_it_is_kept():
+    made = []
+
+    class Adapter:
+        def dump_json(self, value):
+            made.append(value)
+            return json.dumps(value).encode()
+    kept = KeptJson(Adapter(), kept=2)  # type: ignore[arg-type]
+    one, two, three = [1], [2], [3]
+    assert kept.dump_json(one) == kept.dump_json(one) == b"[1]"
+    assert made == [[1]]
+    assert kept.dump_json([1]) == b"[1]" and len(made) == 2  # an equal object is another one
+    kept.dump_json(two)
+    kept.dump_json(three)  # the oldest go
+    assert kept.dump_json(one) == b"[1]" and len(made) == 5

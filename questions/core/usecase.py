@@ -36,6 +36,10 @@ class UseCase:
     # a player's command that stores through ``Context.pick_writer`` (group commit), when the
     # context has one: its own session only reads, on ``Context.reads_db``
     grouped: bool = False
+    # a query whose answer is an object kept per process and handed unchanged to every caller
+    # while what it shows is unchanged: an adapter may keep what it serialised of that object
+    # (by identity) instead of serialising it again
+    shared: bool = False
 
     def __post_init__(self):
         if not (isinstance(self.request, type) and issubclass(self.request, BaseModel)):
@@ -45,6 +49,8 @@ class UseCase:
                             f"{self.request.__name__} names no game: derive it from GameRef")
         if self.grouped and not (self.mutable and self.auth is Auth.PLAYER):
             raise TypeError(f"{self.name}: only a player's command stores through the pick writer")
+        if self.shared and self.mutable:
+            raise TypeError(f"{self.name}: only a query answers a shared object")
         if "code" in self.request.model_fields and not issubclass(self.request, GameRef):
             # a ``code`` the wrapper would not authorize (nor find the game for)
             raise TypeError(f"{self.name}: a request with a game code must derive from GameRef")
@@ -109,17 +115,19 @@ def _rollback(ctx: Context) -> None:
         ctx.db.close()
 
 
-def _declare(mutable: bool, auth: Auth, rate_limit: str | None, grouped: bool = False):
+def _declare(mutable: bool, auth: Auth, rate_limit: str | None, grouped: bool = False,
+             shared: bool = False):
     def wrap(fn):
         hints = typing.get_type_hints(fn)
         params = list(fn.__code__.co_varnames[: fn.__code__.co_argcount])
         return UseCase(fn=fn, mutable=mutable, auth=auth, request=hints[params[1]],
-                       response=hints["return"], rate_limit=rate_limit, grouped=grouped)
+                       response=hints["return"], rate_limit=rate_limit, grouped=grouped, shared=shared)
     return wrap
 
 
-def query(auth: Auth = Auth.PUBLIC):
-    return _declare(False, auth, None)
+def query(auth: Auth = Auth.PUBLIC, shared: bool = False):
+    """``shared``: see ``UseCase.shared``; the use case must never change an object it answered."""
+    return _declare(False, auth, None, shared=shared)
 
 
 def command(auth: Auth = Auth.PUBLIC, rate_limit: str | None = None, grouped: bool = False):

@@ -57,7 +57,7 @@ def chosen_question(ctx, question_id: int | None, body: str | None,
     return question
 
 
-@query()
+@query(shared=True)
 def list_questions(ctx, request: NoInput) -> list[QuestionOut]:
     """List the question bank, ordered by body.
 
@@ -65,7 +65,8 @@ def list_questions(ctx, request: NoInput) -> list[QuestionOut]:
     change) is the one it was read with: each listing reads that one row instead of the whole
     bank, and validates nothing. Questions are only added (and, through the models, changed
     with a new ``updated_at``), so any change to the bank, by any process, changes the stamp.
-    The list is shared by every caller: nobody changes it."""
+    The list is shared by every caller: nobody changes it (and the JSON adapter keeps its
+    serialised bytes while it is the same list)."""
     key = str(ctx.db.get_bind().url)
     stamp = tuple(_BANK_STAMP.execute(ctx.db).one())  # before the list: never older than it
     kept = _BANKS.get(key)

@@ -134,12 +134,11 @@ def create_game(ctx, request: NewGame) -> GameCreated:
     raise Conflict(_("Could not find a free game code; try again"))
 
 
-@query(Auth.OPTIONAL)
+@query(Auth.OPTIONAL, shared=True)
 def get_game(ctx, request: GameRef) -> GameSummary:
     """The game at a glance, at any size: counts, the newest players, the top 10 and the
     current round (no one's picks)."""
-    shared = shared_state(ctx.db, ctx.game)
-    return GameSummary(**dict(shared.game), leaderboard=shared.standings(ROOM_STANDINGS))
+    return shared_state(ctx.db, ctx.game).summary  # the same for every caller
 
 
 @query(Auth.OPTIONAL)

@@ -3,6 +3,7 @@ per-process cache of a game's shared state (rebuilt whenever its one-query stamp
 from __future__ import annotations
 
 import enum
+import functools
 import heapq
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from ..core.i18n import _
 from ..core.models import Game, GameQuestion, GameVersion, Pick, Player, Question, Round, RoundQuestion, RoundState
 from ..core.plain import PlainStatement
 from . import scoring
-from .schema import Answer, GameOut, Leaderboard, RoundOut, RoundQuestionOut, Standing, Viewer
+from .schema import Answer, GameOut, GameSummary, Leaderboard, RoundOut, RoundQuestionOut, Standing, Viewer
 
 
 class RowLock(enum.Enum):
@@ -168,6 +169,11 @@ class SharedState:
     roster: list[dict]       # ``ranked`` by player id: joining order
     picked: frozenset[int]   # players with a pick in the current round
     round_id: int | None
+
+    @functools.cached_property
+    def summary(self) -> GameSummary:
+        """``GET /api/games/{code}``'s answer: made once per state, never changed."""
+        return GameSummary(**dict(self.game), leaderboard=self.standings(ROOM_STANDINGS))
 
     def standings(self, limit: int, offset: int = 0) -> list[Standing]:
         return _STANDINGS.validate_python(self.ranked[offset:offset + limit])

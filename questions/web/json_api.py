@@ -65,8 +65,29 @@ def parse(route: Route, path_args: dict):
     return data
 
 
+class KeptJson:
+    """The JSON of the last few objects a ``shared`` use case answered, by identity: while the
+    kept listing or game summary is the same object, its bytes are too. The object is held with
+    its bytes, so its id cannot be reused by another meanwhile."""
+
+    def __init__(self, adapter: TypeAdapter, kept: int = 64):
+        self.adapter, self.kept = adapter, kept
+        self._json: dict[int, tuple[object, bytes]] = {}
+
+    def dump_json(self, result) -> bytes:
+        found = self._json.get(id(result))
+        if found is not None and found[0] is result:
+            return found[1]
+        body = self.adapter.dump_json(result)
+        if len(self._json) >= self.kept:
+            self._json.pop(next(iter(self._json)))  # the oldest
+        self._json[id(result)] = (result, body)
+        return body
+
+
 def make_view(route: Route):
-    adapter = TypeAdapter(route.use_case.response)
+    typed = TypeAdapter(route.use_case.response)
+    adapter = KeptJson(typed) if route.use_case.shared else typed
 
     def view(**path_args):
         ctx = context(token=bearer_token())
