@@ -4,9 +4,11 @@ for every declared use case alike."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import inspect
 
 from questions.core import access
 from questions.core.errors import Forbidden, Unauthorized
+from questions.core.models import Game
 from questions.core.schema import GameRef, NoInput, Request
 from questions.core.usecase import Auth, UseCase, command, query
 from questions.game import bank, games, picks, rounds
@@ -107,3 +109,24 @@ def test_an_unknown_token_is_refused_before_the_use_case_runs(ctx, lobby, auth):
 
     with pytest.raises(Unauthorized, match="Invalid token"):
         probe(ctx.for_caller("not-a-token"), {"code": lobby[0].code})
+
+
+@pytest.mark.parametrize("declare", [query, command])
+def test_a_query_reads_its_game_as_a_row_a_command_gets_it_in_its_session(ctx, lobby, declare):
+    """On PostgreSQL a query runs on the reads session and writes nothing: its game is read as a
+    plain row and handed over detached, every column loaded; a command's is the ORM's own."""
+    seen = []
+
+    @declare(Auth.OPTIONAL)
+    def probe(ctx, request: GameRef) -> Leaderboard:
+        seen.append(ctx.game)
+        return games.get_leaderboard(ctx, {"code": request.code})
+
+    probe(ctx.for_caller(None), {"code": lobby[0].code})
+    game = seen[0]
+    read_as_row = declare is query and ctx.reads_db is not None  # a reads session: PostgreSQL
+    assert inspect(game).detached is read_as_row
+    with ctx.db.no_autoflush:
+        loaded = ctx.db.get(Game, game.id)
+    assert [getattr(game, c.key) for c in inspect(Game).column_attrs] == \
+        [getattr(loaded, c.key) for c in inspect(Game).column_attrs]
