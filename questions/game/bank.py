@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlalchemy import func, select
 
+from ..core.binds import database_key
 from ..core.errors import Invalid
 from ..core.events import BANK_ROOM
 from ..core.i18n import _
@@ -67,7 +68,7 @@ def list_questions(ctx, request: NoInput) -> list[QuestionOut]:
     with a new ``updated_at``), so any change to the bank, by any process, changes the stamp.
     The list is shared by every caller: nobody changes it (and the JSON adapter keeps its
     serialised bytes while it is the same list)."""
-    key = str(ctx.db.get_bind().url)
+    key = database_key(ctx.db)
     stamp = tuple(_BANK_STAMP.execute(ctx.db).one())  # before the list: never older than it
     kept = _BANKS.get(key)
     if kept is not None and kept[0] == stamp:
