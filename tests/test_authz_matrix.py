@@ -308,7 +308,11 @@ def wait_for_all(client, events: set[str]) -> list[tuple[str, dict]]:
 
 def test_socket_connect_refuses_foreign_and_bad_tokens(live_server, sockets):
     a, b = LiveGame(live_server.url, "Ana"), LiveGame(live_server.url, "Bob")
+    removed = a.post("players", json={"name": "Rem"}).json()
+    assert a.post(f"players/{removed['id']}", a.host, method="DELETE").status_code == 200
     cases = {
+        # told why, like with A's code (its token alone named no game: 404)
+        "A's removed player's token alone": ({"token": removed["token"]}, 401),
         "B's host token for A's code": ({"code": a.code, "token": b.host}, 403),
         "B's player token for A's code": ({"code": a.code, "token": b.player}, 403),
         "bad token for A's code": ({"code": a.code, "token": "not-a-real-token"}, 401),

@@ -12,7 +12,6 @@ import json
 import re
 from types import SimpleNamespace
 
-from questions.core import access
 from questions.core.access import find_game, hash_token
 from questions.core.events import game_room, watch_room
 from questions.core.models import Player
@@ -159,17 +158,3 @@ def test_a_phones_state_reads_its_player_and_game_in_one_lookup(app, ctx):
     assert not [s for s in statements if s.startswith("SELECT games.") and "games.code =" in s], statements
     reads = [s for s in statements if s != "BEGIN"]  # SQLite's (see factory._sqlite_begin)
     assert len(reads) <= 3, statements  # the lookup, the stamp, the phone's own picks
-
-
-def test_a_phone_reconnecting_with_its_token_alone_finds_its_game_without_a_lookup(app, ctx):
-    """A socket that sends only a token: the token's game, looked up once; a player this process
-    has seen in their game since (a phone's connect or state) is answered from memory."""
-    lobby = host_game(ctx, players=("Ana",))
-    token = lobby.players["Ana"]
-    code, statements = statements_sent(app, lambda: access.code_for_token(ctx.db, token))
-    assert code == lobby.code and statements, statements
-    games.get_state(as_player(ctx, lobby, "Ana"), {"code": lobby.code})  # its connect
-    code, statements = statements_sent(app, lambda: access.code_for_token(ctx.db, token))
-    assert code == lobby.code and statements == []
-    assert access.code_for_token(ctx.db, lobby.host) == lobby.code
-    assert access.code_for_token(ctx.db, "not-a-real-token") is None

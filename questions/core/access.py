@@ -1,20 +1,19 @@
 """Tokens and who may do what. Tokens are random and opaque; only their SHA-256 is stored."""
 from __future__ import annotations
 
-import dataclasses
 import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, union_all
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import bindparam, func, null, select, union_all
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.attributes import instance_state, manager_of_class
 
 from .errors import Forbidden, NotFound, Unauthorized
 from .i18n import _
-from .models import Game, GameStatus, HostKey, Player, RemovedPlayer
-from .plain import PlainStatement
+from .models import Game, GameStatus, GameVersion, HostKey, Player, RemovedPlayer
 
 MAX_CODE_LENGTH = 12
 # what a removed player's token answers (401), so their page can say why
@@ -146,22 +145,22 @@ def authorize(ctx, code: str, required: Auth, remembered: bool = False) -> tuple
     return _authorize(ctx, code, required)
 
 
-# token digest -> the lookup's row: players seen in their open game by this process, for
+# token digest -> the looked-up values of the game and the player (``_GAME_KEYS``,
+# ``_PLAYER_KEYS``; never the game's version, so never a stamp): players seen in their open game by this process, for
 # ``remembered`` calls. Tokens are random, so a digest never names another player, even in
 # another database; whether it still names this one is for the use case to verify. Bounded:
 # the oldest go first.
-_SEEN: dict[str, Any] = {}
+_SEEN: dict[str, tuple[tuple, tuple]] = {}
 _SEEN_KEPT = 100_000
 
 
 def _remembered(ctx, code: str, digest: str) -> tuple[Game, Caller] | None:
     seen = _SEEN.get(digest)
-    if seen is None or seen.code != normalise_code(code):
+    if seen is None or seen[0][1] != normalise_code(code):
         return None
     if ctx.limiter is not None:  # an address refused for scanning codes stays refused
         ctx.limiter.before_lookup(ctx.client_ip)
-    game, caller = _detached(seen)
-    return game, dataclasses.replace(caller, remembered=True)
+    return _detached(seen, remembered=True)
 
 
 def forget(token: str) -> None:
@@ -188,16 +187,16 @@ def _authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
 
 # Built once (building the statement per call cost as much as running it), and only the
 # columns a pick and the read views use: loading two full ORM rows was most of its cost.
-_PLAYER_AND_GAME = (select(Player.id, Player.name, Player.game_id, Game.code, Game.status, Game.created_at,
-                           Game.title, Game.ended_at, Game.roster_version)
+_PLAYER_AND_GAME = (select(Player.id, Player.name, Player.game_id, *(getattr(Game, name) for name in _GAME_COLUMNS))
                     .join(Game, Game.id == Player.game_id).where(Player.token_hash == bindparam("digest")))
 
 
 def _open_game_of_player(ctx, code: str, digest: str) -> tuple[Game, Caller] | None:
     """A player's call on their own open game, the crowd's hot path (every pick, every phone's
-    connect and state): the player and the game in one indexed lookup instead of two. Anything
-    else (another game, an ended one, a host's token, an unknown token) answers None, and
-    ``authorize`` takes the general way, which gives each its answer.
+    connect and state): the player and the game in one indexed lookup instead of two (none when
+    this request's ``code_for_token`` has read them already). Anything else (another game, an
+    ended one, a host's token, an unknown token) answers None, and ``authorize`` takes the
+    general way, which gives each its answer.
 
     The game and player come back detached, with only the looked-up columns loaded (what the
     picks and the read views use): reading any other attribute of them raises
@@ -205,44 +204,103 @@ def _open_game_of_player(ctx, code: str, digest: str) -> tuple[Game, Caller] | N
     it itself."""
     if ctx.limiter is not None:
         ctx.limiter.before_lookup(ctx.client_ip)
-    row = ctx.db.connection().execute(_PLAYER_AND_GAME, {"digest": digest}).first()
-    # open codes are unique (uq_games_open_code): such a game is the one ``find_game`` answers
-    if row is None or row.status != GameStatus.OPEN or row.code != normalise_code(code):
+    lookup = ctx.token_lookup
+    if lookup is not None and lookup.digest == digest:
+        row = lookup.row
+    else:
+        row = ctx.db.connection().execute(_PLAYER_AND_GAME, {"digest": digest}).first()
+    # open codes are unique (uq_games_open_code): such a game is the one ``find_game`` answers;
+    # a row without a player id is a host key's or a removed player's (``_TOKEN_LOOKUP``)
+    if row is None or row.id is None or row.status != GameStatus.OPEN or row.code != normalise_code(code):
         return None
+    seen = (_game_values(row), (row.id, row.name, row.game_id))
     if len(_SEEN) >= _SEEN_KEPT:
         _SEEN.pop(next(iter(_SEEN)), None)
-    _SEEN[digest] = row
-    return _detached(row)
+    _SEEN[digest] = seen
+    return _detached(seen)
 
 
-def _detached(row) -> tuple[Game, Caller]:
-    player = Player(id=row.id, name=row.name, game_id=row.game_id)
-    make_transient_to_detached(player)
-    return _detached_game(row), Caller("player", player)
+def _detached(seen: tuple[tuple, tuple], remembered: bool = False) -> tuple[Game, Caller]:
+    """The game and player of a lookup, detached, as ``make_transient_to_detached`` leaves them
+    (only these columns loaded, the others expired: reading one raises), made without its
+    per-call work (it was 8 % of a pick's CPU): the attributes that stay unloaded are known
+    once per model (tests/test_access.py checks both ways agree)."""
+    game = _loaded(Game, _GAME_KEYS, seen[0], _GAME_UNLOADED)
+    player = _loaded(Player, _PLAYER_KEYS, seen[1], _PLAYER_UNLOADED)
+    return game, Caller("player", player, remembered=remembered)
 
 
 def _detached_game(row) -> Game:
-    game = Game(id=row.game_id, status=GameStatus(row.status),
-                **{name: getattr(row, name) for name in _GAME_COLUMNS if name != "status"})
-    make_transient_to_detached(game)
-    return game
+    """A game row (``game_id`` and ``_GAME_COLUMNS``), detached like ``_detached``'s."""
+    return _loaded(Game, _GAME_KEYS, _game_values(row), _GAME_UNLOADED)
 
 
-def code_for_token(db, token: str) -> str | None:
-    """The code of the game a host or player token belongs to (for a socket that sent only a
-    token): for a player this process has seen in their game (a phone reconnecting), from
-    memory, since a token's game never changes and the code only names the game its caller is
-    then authorized in; else one indexed lookup, players' and host keys' at once, as plain SQL
-    (a lobby connecting runs it thousands of times)."""
-    digest = hash_token(token)
-    seen = _SEEN.get(digest)
-    if seen is not None:
-        return seen.code
-    return _GAME_CODE_OF_TOKEN.execute(db, digest=digest).scalar()
+def _game_values(row) -> tuple:
+    return (row.game_id, *(GameStatus(row.status) if name == "status" else getattr(row, name)
+                           for name in _GAME_COLUMNS))
 
 
-# built once, like the lookups above; a token is a player's or a host key's, never both
-_GAME_CODE_OF_TOKEN = PlainStatement(union_all(
-    select(Game.code).join(Player, Player.game_id == Game.id).where(Player.token_hash == bindparam("digest")),
-    select(Game.code).join(HostKey, HostKey.game_id == Game.id).where(HostKey.token_hash == bindparam("digest")),
-))
+def _loaded(model, keys: tuple[str, ...], values: tuple, unloaded: frozenset[str]) -> Any:
+    instance = manager_of_class(model).new_instance()
+    instance.__dict__.update(zip(keys, values, strict=True))  # as loading a row sets them
+    state = instance_state(instance)
+    state.key = (model, (values[0],), None)
+    state.expired_attributes.update(unloaded)
+    return instance
+
+
+def _unloaded(model, loaded: tuple[str, ...]) -> frozenset[str]:
+    # what make_transient_to_detached expires: the columns not given (relationships it leaves
+    # unexpired; detached, they raise when read all the same)
+    return frozenset(column.key for column in sa_inspect(model).column_attrs if column.key not in loaded)
+
+
+# the order of the values ``_SEEN`` keeps (the primary key first)
+_GAME_KEYS = ("id", *_GAME_COLUMNS)
+_PLAYER_KEYS = ("id", "name", "game_id")
+_GAME_UNLOADED, _PLAYER_UNLOADED = _unloaded(Game, _GAME_KEYS), _unloaded(Player, _PLAYER_KEYS)
+
+
+@dataclass(frozen=True)
+class TokenLookup:
+    """What ``code_for_token`` read of a token in one statement, for the rest of that one
+    request (``Context.token_lookup``, never kept longer): a player's row with their game and
+    the game's version at that moment, or a host key's or a removed player's game (no player
+    id, no version), or None for a token that is nobody's."""
+    digest: str
+    row: Any
+
+
+def code_for_token(ctx) -> str | None:
+    """The code of the game a token belongs to, for a socket that sent only a token (every
+    phone's connect): one indexed lookup that also reads what ``authorize`` and the shared
+    state's stamp need of a player's game, kept on ``ctx`` for this request (``TokenLookup``);
+    run on the reads' session, like the ``get_state`` it comes before."""
+    digest = hash_token(ctx.token)
+    db = ctx.reads_db if ctx.reads_db is not None else ctx.db
+    ctx.token_lookup = TokenLookup(digest, db.connection().execute(_TOKEN_LOOKUP, {"digest": digest}).first())
+    return None if ctx.token_lookup.row is None else ctx.token_lookup.row.code
+
+
+def version_looked_up(ctx) -> int | None:
+    """The version of ``ctx.game`` as this request's ``code_for_token`` read it with the game's
+    row, for the shared state's stamp; None when it read none for that game (read it then)."""
+    lookup = ctx.token_lookup
+    if lookup is None or lookup.row is None or lookup.row.version is None or ctx.game is None:
+        return None
+    return lookup.row.version if lookup.row.game_id == ctx.game.id else None
+
+
+def _game_of(keys):
+    # a host key's or a removed player's game, in the player branch's columns: no player, no version
+    return (select(null(), null(), keys.game_id, *(getattr(Game, name) for name in _GAME_COLUMNS), null())
+            .join(Game, Game.id == keys.game_id).where(keys.token_hash == bindparam("digest")))
+
+
+# built once; a token is one player's, one host key's or one removed player's, never two of them
+_TOKEN_LOOKUP = union_all(
+    _PLAYER_AND_GAME.add_columns(select(func.coalesce(func.sum(GameVersion.version), 0))
+                                 .where(GameVersion.game_id == Game.id).scalar_subquery().label("version")),
+    _game_of(HostKey),
+    _game_of(RemovedPlayer),
+)

@@ -42,6 +42,9 @@ class Context:
     # stores picks arriving together in one transaction (``group_commit.GroupCommit``, on
     # PostgreSQL); None: each command stores its own
     pick_writer: Any = None
+    # what a socket's token-only connect read of its token (``access.code_for_token``), for
+    # this one request's authorization and shared-state stamp; never kept across requests
+    token_lookup: Any = None
     # set by the use-case wrapper: the game named in the request and who is calling
     game: Any = None
     caller: Any = None
@@ -92,4 +95,4 @@ class Context:
 
     def for_caller(self, token: str | None, client_ip: str | None = None) -> Context:
         return replace(self, token=token, client_ip=client_ip, game=None, caller=None,
-                       pending_events=[])
+                       token_lookup=None, pending_events=[])

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..core import gate
-from ..core.access import hash_token, new_token
+from ..core.access import hash_token, new_token, version_looked_up
 from ..core.errors import Conflict, Invalid, NotFound, Unprocessable
 from ..core.events import game_room, watch_room
 from ..core.i18n import _
@@ -145,7 +145,7 @@ def get_game(ctx, request: GameRef) -> GameSummary:
 def get_state(ctx, request: GameRef) -> GameState:
     """Everything the caller's screen shows, including a player's own picks and standing; of
     a size that does not grow with the lobby."""
-    shared = shared_state(ctx.db, ctx.game)
+    shared = shared_state(ctx.db, ctx.game, version_looked_up(ctx))
     game, player = shared.game, ctx.caller.player
     if player is not None and game.round is not None:  # the caller's own picks: never shared
         mine = [Answer(question_id=q, answer=a) for q, a in ctx.db.execute(

@@ -140,7 +140,7 @@ def viewer(caller: Caller) -> Viewer:
     return Viewer(role=caller.role)
 
 
-def state_stamp(db, game: Game) -> tuple:
+def state_stamp(db, game: Game, version: int | None = None) -> tuple:
     """Everything the shared part of a game's state (players, scores, questions, the current
     round and who has picked) depends on: the game's own row (its status, and ``roster_version``
     bumped by renames and removals) and the game's version, which database triggers bump in the
@@ -149,8 +149,11 @@ def state_stamp(db, game: Game) -> tuple:
     leaves it: who has picked is the same).
 
     It is read on every connect and view: a sum over the few rows of the game's version, the
-    same at any lobby size."""
-    return game.status, game.ended_at, game.roster_version, _VERSION.execute(db, game=game.id).scalar()
+    same at any lobby size. ``version``: the game's version if this request has just read it
+    with the game's row (``access.version_looked_up``)."""
+    if version is None:
+        version = _VERSION.execute(db, game=game.id).scalar()
+    return game.status, game.ended_at, game.roster_version, version
 
 
 # built once and run as plain SQL: it is read on every connect and view
@@ -192,7 +195,7 @@ _SHARED_STATES_KEPT = 64
 _REBUILDS: dict[tuple, FairLock] = {}
 
 
-def shared_state(db, game: Game) -> SharedState:
+def shared_state(db, game: Game, version: int | None = None) -> SharedState:
     """The part of ``get_state`` that is the same for every caller, rebuilt only when the game
     changed: a lobby of thousands (re)connecting at once reads it once, not once per phone.
 
@@ -200,9 +203,10 @@ def shared_state(db, game: Game) -> SharedState:
     rebuilds it wait for that rebuild, then read the stamp again and take the new state if it
     is still current. Each building its own was a storm: 16 clients reading a 10,000-player
     lobby after a burst of picks each ranked everyone at once (seconds of CPU, a few requests
-    a second)."""
+    a second). ``version``: as for ``state_stamp`` (only its first reading: after a wait it is
+    read again)."""
     key = (database_key(db), game.id, game.code, game.created_at)
-    stamp = state_stamp(db, game)  # before the state: what is kept is never older than its stamp
+    stamp = state_stamp(db, game, version)  # before the state: what is kept is never older than its stamp
     kept = _SHARED_STATES.get(key)
     if kept is not None and kept[0] == stamp:
         return kept[1]

@@ -70,13 +70,13 @@ def _connect(app, server, sid: str, environ: dict, auth) -> bool:
         return True
     if not isinstance(code or "", str) or not isinstance(token or "", str):
         raise _refused(app, environ, 400, [_("code and token must be strings")])
-    ctx = runtime().context(client_ip=environ.get("REMOTE_ADDR"))
-    if token and not code:  # a read, like get_state's: no transaction (Context.reads_db)
-        code = access.code_for_token(ctx.reads_db or ctx.db, token)
     if not token and auth.get("as") in ("host", "player"):
         with app.request_context(environ):  # the browser's signed session cookie holds it
             token = token_for(session, auth["as"], code)
-    state = games.get_state(ctx.for_caller(token, ctx.client_ip), {"code": code or ""})
+    ctx = runtime().context(token=token, client_ip=environ.get("REMOTE_ADDR"))
+    if token and not code:  # its game, and what get_state needs of it, in one lookup
+        code = access.code_for_token(ctx)
+    state = games.get_state(ctx, {"code": code or ""})
     server.enter_room(sid, game_room(state.game.code))
     if state.you.role != "player":  # the host and screens also hear who joined and who picked
         server.enter_room(sid, watch_room(state.game.code))
