@@ -79,6 +79,14 @@ def test_every_other_token_alone_is_answered_as_with_its_games_code(ctx):
     players.remove_player(as_host(ctx, lobby), {"code": lobby.code, "player_id": lobby.ids["Bo"]})
     assert pytest.raises(Unauthorized, connect, ctx, lobby.players["Bo"]).value.messages == [access.REMOVED]
 
+    # a token replaced (a rejoin) after this process saw it: 401, as with the game's code
+    connect(ctx, lobby.players["Ana"])
+    ctx.db.query(Player).filter_by(id=lobby.ids["Ana"]).update({"token_hash": access.hash_token("new")})
+    ctx.db.commit()
+    assert pytest.raises(Unauthorized, connect, ctx, lobby.players["Ana"]).value.messages == ["Invalid token"]
+    ctx.db.query(Player).filter_by(id=lobby.ids["Ana"]).update({"token_hash": access.hash_token(lobby.players["Ana"])})
+    ctx.db.commit()
+
     end(ctx, lobby)
     ended = connect(ctx, lobby.players["Ana"])  # an ended game's results stay viewable
     assert (ended.you.name, ended.game.status) == ("Ana", "ended")

@@ -279,7 +279,12 @@ def code_for_token(ctx) -> str | None:
     digest = hash_token(ctx.token)
     db = ctx.reads_db if ctx.reads_db is not None else ctx.db
     ctx.token_lookup = TokenLookup(digest, db.connection().execute(_TOKEN_LOOKUP, {"digest": digest}).first())
-    return None if ctx.token_lookup.row is None else ctx.token_lookup.row.code
+    if ctx.token_lookup.row is not None:
+        return ctx.token_lookup.row.code
+    # a player this process saw whose token was replaced since (a rejoin): their game's code,
+    # so they are told 401, as with the code, rather than that no game was named
+    seen = _SEEN.get(digest)
+    return None if seen is None else seen[0][1]
 
 
 def version_looked_up(ctx) -> int | None:
