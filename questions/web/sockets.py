@@ -77,6 +77,10 @@ def _connect(app, server, sid: str, environ: dict, auth) -> bool:
     if token and not code:  # its game, and what get_state needs of it, in one lookup
         code = access.code_for_token(ctx)
     state = games.get_state(ctx, {"code": code or ""})
+    # its connection back to the pool before the state is sent (a send may wait): a crowd
+    # connecting held one each meanwhile, and the pool opened and closed connections beyond
+    # its size for them (a sixth of a connect's CPU). A query's session has nothing to commit.
+    (ctx.reads_db if ctx.reads_db is not None else ctx.db).close()
     server.enter_room(sid, game_room(state.game.code))
     if state.you.role != "player":  # the host and screens also hear who joined and who picked
         server.enter_room(sid, watch_room(state.game.code))
