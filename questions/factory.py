@@ -188,6 +188,7 @@ class SecurityHeadersMiddleware:
 
 
 HOST_BIND = "host"
+PICK_LANES = 2
 READS_BIND = "reads"
 
 
@@ -198,7 +199,9 @@ def _pick_writer(app: Flask) -> GroupCommit | None:
         engine = db.engine
     if engine.dialect.name != "postgresql":
         return None
-    return GroupCommit(engine, picks.write_picks, key=lambda write: write.key, alone=picks.stored_alone)
+    # two lanes: the database stores one batch while this process prepares the next
+    return GroupCommit(engine, picks.write_picks, key=lambda write: write.key, alone=picks.stored_alone,
+                       lanes=PICK_LANES)
 
 
 def _host_bind(settings: Settings) -> dict:
