@@ -20,6 +20,7 @@ from questions import create_app  # noqa: E402
 from questions.config import Settings  # noqa: E402
 from questions.database import client_timeout, use_eventlet_wait_callback  # noqa: E402
 from questions.deadlines import start_deadline_task  # noqa: E402
+from questions.factory import open_host_lane  # noqa: E402
 from questions.serving import lan_address, listen_backlog, raise_fd_limit, with_public_url  # noqa: E402
 from questions.socketio_internals import (  # noqa: E402
     ReleasesBuffersOnUpgrade,
@@ -128,6 +129,10 @@ def main() -> None:
               flush=True)
     if where_phones_join:
         print(f"  {where_phones_join}", flush=True)
+    try:
+        open_host_lane(app)
+    except Exception as exc:  # noqa: BLE001 - the database may come up later: the lane opens on first use
+        print(f"  Warning: could not reach the database yet ({type(exc).__name__}); serving anyway.", flush=True)
     quiet_garbage_collector()
     serve(listener, settings.max_connections, settings.idle_timeout_seconds)
 

@@ -67,9 +67,10 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
             event.listen(db.engine, "connect", _sqlite_connect)
             event.listen(db.engine, "begin", _sqlite_begin)
         else:
-            for engine in db.engines.values():
+            for bind, engine in db.engines.items():
                 ping_after_idle(engine)
-                end_idle_sessions(engine)
+                if bind != HOST_BIND:  # the host's few stay open: see open_host_lane
+                    end_idle_sessions(engine)
 
     manager = client_manager(settings.redis_url, settings.redis_channel)
     socketio = SocketIO(app, async_mode=settings.async_mode, client_manager=manager,
@@ -202,6 +203,18 @@ def _pick_writer(app: Flask) -> GroupCommit | None:
     # two lanes: the database stores one batch while this process prepares the next
     return GroupCommit(engine, picks.write_picks, key=lambda write: write.key, alone=picks.stored_alone,
                        lanes=PICK_LANES)
+
+
+def open_host_lane(app: Flask) -> None:
+    """Open a connection of the host's lane now, before anyone asks (the server calls this once,
+    on start). A host clicks every few minutes, and each click used to find its connection
+    closed by PostgreSQL's idle timeout and open a new one (a new backend: several milliseconds
+    of the click, which every phone waits for); the lane's connections (``host_pool_size``,
+    doubled) are too few to need closing, so they are kept open and pinged after a pause."""
+    if HOST_BIND not in app.config["SQLALCHEMY_BINDS"]:
+        return
+    with app.app_context(), db.engines[HOST_BIND].connect():
+        pass
 
 
 def _host_bind(settings: Settings) -> dict:

@@ -91,18 +91,28 @@ ANONYMOUS = Caller("anonymous")
 _PLAYER_BY_TOKEN = select(Player).where(Player.token_hash == bindparam("digest"))  # built once
 
 
-def identify(db, game: Game, token: str | None) -> Caller:
+_HOST_KEY_GAME = select(HostKey.game_id).where(HostKey.token_hash == bindparam("digest"))  # built once
+
+
+def identify(db, game: Game, token: str | None, host_first: bool = False) -> Caller:
     """Who this token belongs to within ``game``: 401 if unknown, 403 if it belongs to another game.
-    Players first: theirs is the hot path (one indexed lookup); a host's key is the second."""
+    Players first: theirs is the hot path (one indexed lookup); a host's key is the second.
+    ``host_first``: for what only the host may do, the host's key first (one lookup, not two)."""
     if not token:
         return ANONYMOUS
     digest = hash_token(token)
+    if host_first:
+        host_of = db.scalar(_HOST_KEY_GAME, {"digest": digest})
+        if host_of is not None:
+            if host_of != game.id:
+                raise Forbidden(_("This token belongs to another game"))
+            return Caller("host")
     player = db.scalars(_PLAYER_BY_TOKEN, {"digest": digest}).first()
     if player is not None:
         if player.game_id != game.id:
             raise Forbidden(_("This token belongs to another game"))
         return Caller("player", player)
-    host_of = db.scalar(select(HostKey.game_id).where(HostKey.token_hash == digest))
+    host_of = None if host_first else db.scalar(_HOST_KEY_GAME, {"digest": digest})
     if host_of is not None:
         if host_of != game.id:
             raise Forbidden(_("This token belongs to another game"))
@@ -172,7 +182,7 @@ def _authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
     game = _find_game_counting_misses(ctx, code)
     if required is Auth.PUBLIC:
         return game, ANONYMOUS  # a token is neither needed nor looked at
-    caller = identify(ctx.db, game, ctx.token)
+    caller = identify(ctx.db, game, ctx.token, host_first=required is Auth.HOST)
     if required is Auth.OPTIONAL:
         return game, caller
     if required not in (Auth.HOST, Auth.PLAYER):  # fail closed on a level added without a rule

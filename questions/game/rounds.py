@@ -13,7 +13,16 @@ from ..core.models import Pick, Player, Round, RoundQuestion
 from ..core.schema import GameRef, iso_utc
 from ..core.usecase import Auth, command, query
 from .schema import Answer, Answers, Leaderboard, NewRound, PlayerPicks, RoundOut, RoundPicks
-from .views import ROOM_STANDINGS, RowLock, current_round, leaderboard_view, require_round, round_view
+from .views import (
+    ROOM_STANDINGS,
+    RowLock,
+    current_round,
+    game_questions,
+    leaderboard_view,
+    new_round_view,
+    require_round,
+    round_view,
+)
 
 
 def public_round(out: RoundOut, server_time=None) -> dict:
@@ -47,11 +56,11 @@ def start_round(ctx, request: NewRound) -> RoundOut:
     round_ = Round(game_id=game.id, number=(previous.number + 1) if previous else 1,
                    contenders=list(request.contenders), created_at=now,
                    locks_at=now + timedelta(seconds=request.seconds) if request.seconds else None)
-    round_.questions = [RoundQuestion(question_id=gq.question_id, position=n)
-                        for n, gq in enumerate(game.questions)]
+    questions = game_questions(ctx.db, game)  # with their bodies: the view needs no read back
+    round_.questions = [RoundQuestion(question_id=id_, position=n) for n, (id_, _body) in enumerate(questions)]
     # a concurrent request may have opened a round since: one unscored round per game (index)
     ctx.insert(round_, refused=Conflict(_("Another round was just started")))
-    out = round_view(ctx.db, round_)  # once: every phone waits for this request to finish
+    out = new_round_view(round_, questions)  # once: every phone waits for this request to finish
     ctx.emit(game_room(game.code), "round_started", public_round(out, now))
     return out
 

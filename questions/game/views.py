@@ -93,6 +93,21 @@ def round_view(db, round_: Round, player: Player | None = None, who_picked: bool
     )
 
 
+def game_questions(db, game: Game) -> list[tuple[int, str]]:
+    """The game's questions as (id, body), in their order (one query)."""
+    return [(id_, body) for id_, body in db.execute(
+        select(GameQuestion.question_id, Question.body).join(Question, Question.id == GameQuestion.question_id)
+        .where(GameQuestion.game_id == game.id).order_by(GameQuestion.position))]
+
+
+def new_round_view(round_: Round, questions: list[tuple[int, str]]) -> RoundOut:
+    """``round_view`` of a round just opened with these questions (id, body) in its order: no
+    query, as nobody has picked yet."""
+    return RoundOut(number=round_.number, state=RoundState.OPEN, contenders=list(round_.contenders),
+                    questions=[RoundQuestionOut(id=id_, body=body, answer=None) for id_, body in questions],
+                    picked=[], picked_count=0, my_picks=None, split=None, locks_at=round_.locks_at)
+
+
 def picked_count(db, round_: Round) -> int:
     return db.scalar(select(func.count(distinct(Pick.player_id))).where(Pick.round_id == round_.id)) or 0
 

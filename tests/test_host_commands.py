@@ -1,0 +1,82 @@
+"""The host's commands cost what every phone waits for: starting a round is six statements (the
+game, the host's key, the round before, the questions with their bodies, the round and its
+questions), its view is built from what was just stored, and the host's lane of connections
+is opened when the server starts and kept open between clicks."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from questions.core import access
+from questions.core.errors import Forbidden
+from questions.core.extensions import db
+from questions.core.models import Round
+from questions.factory import HOST_BIND, open_host_lane
+from questions.game import rounds
+from questions.game.views import round_view
+
+from .conftest import statements_sent
+from .test_game_service import as_host, as_player, host_game, lock, score, start
+
+
+def sent(app, call) -> tuple:
+    """``call()``'s result and its statements, without SQLite's ``BEGIN`` (factory._sqlite_begin)
+    and the ping of a connection that sat idle (ping_after_idle); one statement run for many
+    rows (SQLite inserts them one by one) counted once."""
+    result, statements = statements_sent(app, call)
+    kept: list[str] = []
+    for statement in statements:
+        if not statement.startswith("BEGIN") and statement != "SELECT 1" and statement not in kept[-1:]:
+            kept.append(statement)
+    return result, kept
+
+
+def test_starting_a_round_is_six_statements_and_nothing_is_read_back(app, ctx):
+    lobby = host_game(ctx, questions=3, players=("Ana", "Bo"))
+    _out, statements = sent(app, lambda: start(ctx, lobby))
+    assert len(statements) == 6, statements
+    assert statements[1].startswith("SELECT host_keys.game_id"), statements  # the host's key first
+    assert not any("players" in s for s in statements), statements  # no player lookup, no who picked
+    assert statements[-2].startswith("INSERT INTO rounds") and "round_questions" in statements[-1]
+
+
+def test_a_new_rounds_view_is_the_view_read_back(app, ctx):
+    lobby = host_game(ctx, questions=3, players=("Ana",))
+
+    def read_back(number: int):
+        ctx.db.rollback()
+        game = access.find_game(ctx.db, lobby.code)
+        return round_view(ctx.db, ctx.db.query(Round).filter_by(game_id=game.id, number=number).one())
+
+    first = start(ctx, lobby)
+    assert first == read_back(1)
+    lock(ctx, lobby)
+    score(ctx, lobby, {q: "Zerg" for q in lobby.qids})
+    timed = rounds.start_round(as_host(ctx, lobby), {"code": lobby.code, "contenders": ["A", "B", "C"],
+                                                     "seconds": 90})
+    assert timed == read_back(2)
+    assert [q.id for q in timed.questions] == lobby.qids and timed.locks_at is not None
+
+
+def test_a_players_token_is_still_refused_what_only_the_host_may_do(ctx):
+    lobby = host_game(ctx, players=("Ana",))
+    with pytest.raises(Forbidden):
+        rounds.start_round(as_player(ctx, lobby, "Ana"), {"code": lobby.code, "contenders": ["A", "B"]})
+    other = host_game(ctx)
+    with pytest.raises(Forbidden):  # the host of another game
+        rounds.start_round(as_host(ctx, other).for_caller(other.host), {"code": lobby.code,
+                                                                         "contenders": ["A", "B"]})
+
+
+@pytest.mark.requires_postgres
+def test_the_host_lane_opens_on_start_and_stays_open_between_clicks(postgres_url, make_app):
+    app = make_app()
+    with app.app_context():
+        host_engine, reads_engine = db.engines[HOST_BIND], db.engines["reads"]
+        host_engine.dispose()
+        open_host_lane(app)
+        assert host_engine.pool.checkedin() == 1  # there before the host's first click
+        with host_engine.connect() as connection:  # PostgreSQL never closes it for idling
+            assert connection.execute(text("SHOW idle_session_timeout")).scalar() == "0"
+        with reads_engine.connect() as connection:  # the crowd's pools give theirs back
+            assert connection.execute(text("SHOW idle_session_timeout")).scalar() == "30s"
