@@ -51,7 +51,7 @@ def test_a_new_rounds_view_is_the_view_read_back(app, ctx):
     first = start(ctx, lobby)
     assert first == read_back(1)
     lock(ctx, lobby)
-    score(ctx, lobby, {q: "Zerg" for q in lobby.qids})
+    score(ctx, lobby, dict.fromkeys(lobby.qids, "Zerg"))
     timed = rounds.start_round(as_host(ctx, lobby), {"code": lobby.code, "contenders": ["A", "B", "C"],
                                                      "seconds": 90})
     assert timed == read_back(2)
