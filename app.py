@@ -17,6 +17,7 @@ import sys  # noqa: E402
 import eventlet.wsgi  # noqa: E402
 
 from questions import create_app  # noqa: E402
+from questions.collector import start_collector_task  # noqa: E402
 from questions.config import Settings  # noqa: E402
 from questions.database import client_timeout, use_eventlet_wait_callback  # noqa: E402
 from questions.deadlines import start_deadline_task  # noqa: E402
@@ -115,6 +116,7 @@ def quiet_garbage_collector() -> None:
 def main() -> None:
     socketio = app.extensions["socketio"]
     start_deadline_task(app)  # timed rounds lock on time, whichever process is up
+    start_collector_task(app, app.extensions["callit"].collector)  # no collector pauses in a burst
     if socketio.async_mode != "eventlet":  # ASYNC_MODE=threading: Werkzeug's server
         socketio.run(app, host=settings.host, port=settings.port, log_output=False)
         return

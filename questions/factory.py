@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli
+from .collector import Collector
 from .config import PROJECT_ROOT, Settings
 from .core.context import utcnow
 from .core.errors import ServiceError, as_service_error
@@ -76,13 +77,15 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     socketio = SocketIO(app, async_mode=settings.async_mode, client_manager=manager,
                         max_http_buffer_size=settings.max_body_bytes, serializer=JsonPacket,
                         logger=False, engineio_logger=False)
-    SocketGuard(socketio.server, settings).install()
+    collector = Collector()  # app.py ticks it (start_collector_task); tests only count
+    SocketGuard(socketio.server, settings, collector=collector).install()
     events = events or ThrottledEvents(SocketIOEvents(socketio, manager), socketio, THROTTLED_EVENTS,
                                        merge=FOLDED_EVENTS)
     app.extensions["callit"] = Runtime(settings=settings, events=events,
                                        clock=clock, socketio=socketio, limiter=_limiter(settings),
                                        host_db=_bind_session(app, HOST_BIND),
-                                       reads_db=_bind_session(app, READS_BIND), pick_writer=_pick_writer(app))
+                                       reads_db=_bind_session(app, READS_BIND), pick_writer=_pick_writer(app),
+                                       collector=collector)
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
@@ -147,9 +150,12 @@ def _limiter(settings: Settings) -> Limiter:
 
 
 def count_read() -> None:
-    """Every GET but static files and health probes counts against the address's read limit."""
+    """Every GET but static files and health probes counts against the address's read limit;
+    every request is something arriving (the collector waits for quiet)."""
+    runtime = runtime_of_app()
+    runtime.collector.touched()
     if request.method == "GET" and request.endpoint not in ("static", "healthz"):
-        runtime_of_app().limiter.read(request.remote_addr)
+        runtime.limiter.read(request.remote_addr)
 
 
 CONTENT_SECURITY_POLICY = (

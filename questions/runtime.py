@@ -28,6 +28,7 @@ class Runtime:
     host_db: Any = None  # scoped session of the host commands' own pool (PostgreSQL), or None
     reads_db: Any = None  # scoped session of the autocommit engine for reads (PostgreSQL), or None
     pick_writer: Any = None  # group commit of picks (PostgreSQL), or None
+    collector: Any = None  # when garbage is collected (collector.Collector): what arrives is counted
 
     def context(self, token: str | None = None, client_ip: str | None = None) -> Context:
         return Context(db=db.session, events=self.events, settings=self.settings, clock=self.clock,

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 
 from .. import socketio_internals as internals
+from ..collector import Collector
 from ..config import Settings
 from ..throttle import TokenBuckets
 
@@ -38,9 +39,11 @@ NAMESPACE = "/"
 
 
 class SocketGuard:
-    def __init__(self, server, settings: Settings, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, server, settings: Settings, clock: Callable[[], float] = time.monotonic,
+                 collector: Collector | None = None):
         self.server = server
         self.clock = clock
+        self.collector = collector or Collector()  # told of every event handled, and of sessions
         self.idle_timeout = settings.idle_timeout_seconds
         self.per_socket = TokenBuckets(settings.socket_event_burst, settings.socket_events_per_second)
         self.per_address = TokenBuckets(settings.address_event_burst, settings.address_events_per_second)
@@ -86,6 +89,7 @@ class SocketGuard:
         with self.lock:
             self.refused.pop(eio_sid, None)
             self.in_flight[eio_sid] = self.in_flight.get(eio_sid, 0) + 1
+        self.collector.started()  # its handler runs next, and calls ``finished``
         return True
 
     def turn_away(self, eio_sid: str) -> bool:
@@ -120,6 +124,7 @@ class SocketGuard:
         with self.lock:
             if eio_sid in self.in_flight:
                 self.in_flight[eio_sid] = max(0, self.in_flight[eio_sid] - 1)
+        self.collector.finished()
 
     def _answer(self, eio_sid, namespace, id, status: int, message: str, **extra) -> None:
         if id is None:  # no ack asked for: nothing to answer
@@ -134,6 +139,7 @@ class SocketGuard:
         # it sends while held back dropped unread: turn_away), and the session waits for its
         # pings on a timer
         internals.adopt_session(self.server, eio_sid)
+        self.collector.touched()
         if self.idle_timeout > 0:  # a timer too: a greenthread sleeping 10 s per phone is not free
             internals.call_later(self.server, self.idle_timeout, self._close_if_never_connected, eio_sid)
 
