@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import DetachedInstanceError
 from questions.core import access
 from questions.core.errors import Forbidden, NotFound, Unauthorized
 from questions.core.models import Game, Player
-from questions.game import games, players
+from questions.game import games, players, rounds
 
 from .conftest import statements_sent
 from .test_game_service import as_host, end, host_game, join, pick, start
@@ -97,6 +97,33 @@ def test_every_other_token_alone_is_answered_as_with_its_games_code(ctx):
     assert pytest.raises(Forbidden, connect, ctx, lobby.players["Ana"])
     assert pytest.raises(Forbidden, connect, ctx, lobby.host)
     assert connect(ctx, reused.players["Di"]).game.code == lobby.code
+
+
+def test_a_host_is_found_with_the_game_in_one_statement_and_every_other_token_answered_as_before(app, ctx):
+    """A host-only use case reads the game and the token's host key together (a command on the
+    host's session, a query detached on the reads' one); a token that is no key to this game
+    then takes ``identify``'s way and gets its usual answer."""
+    lobby = host_game(ctx, players=("Ana", "Bo"))
+    start(ctx, lobby)
+    other = host_game(ctx)
+
+    for call in (lambda: rounds.get_round_picks(as_host(ctx, lobby), {"code": lobby.code}),
+                 lambda: rounds.lock_round(as_host(ctx, lobby), {"code": lobby.code})):
+        statements = [s for s in sent(app, call)[1] if not s.startswith("BEGIN")]  # SQLite: IMMEDIATE
+        assert "FROM games" in statements[0] and "host_keys" in statements[0], statements
+        assert not any("token_hash =" in s for s in statements[1:]), statements
+
+    players.remove_player(as_host(ctx, lobby), {"code": lobby.code, "player_id": lobby.ids["Bo"]})
+    refused = {None: (Unauthorized, "Authentication required"),
+               "not-a-real-token": (Unauthorized, "Invalid token"),
+               lobby.players["Ana"]: (Forbidden, "Only the host of this game may do this"),
+               lobby.players["Bo"]: (Unauthorized, access.REMOVED),
+               other.host: (Forbidden, "This token belongs to another game")}
+    for token, (error, message) in refused.items():
+        for use_case in (rounds.get_round_picks, rounds.lock_round):
+            assert pytest.raises(error, use_case, ctx.for_caller(token),
+                                 {"code": lobby.code}).value.messages == [message]
+    assert pytest.raises(NotFound, rounds.lock_round, as_host(ctx, lobby), {"code": "ZZZZ"})
 
 
 def test_a_detached_game_and_player_are_as_make_transient_to_detached_makes_them(ctx):

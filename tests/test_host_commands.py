@@ -1,22 +1,22 @@
-"""The host's commands cost what every phone waits for: starting a round is six statements (the
-game, the host's key, the round before, the questions with their bodies, the round and its
-questions), its view is built from what was just stored, and the host's lane of connections
-is opened when the server starts and kept open between clicks."""
+"""The host's commands cost what every phone waits for: starting a round is five statements (the
+game with the host's key, the round before, the questions with their bodies, the round and its
+questions), its view and ``round_started`` are built from what was just stored, and the host's
+lane of connections is opened when the server starts and kept open between clicks."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, false, func, select, text
 
 from questions.core import access
-from questions.core.errors import Forbidden
+from questions.core.errors import Conflict, Forbidden
 from questions.core.extensions import db
-from questions.core.models import Round
+from questions.core.models import GameQuestion, Round, RoundQuestion
 from questions.factory import HOST_BIND, open_host_lane
-from questions.game import rounds
+from questions.game import games, rounds
 from questions.game.views import round_view
 
 from .conftest import statements_sent
-from .test_game_service import as_host, as_player, host_game, lock, score, start
+from .test_game_service import as_host, as_player, host_game, lock, raises, score, start
 
 
 def sent(app, call) -> tuple:
@@ -31,13 +31,18 @@ def sent(app, call) -> tuple:
     return result, kept
 
 
-def test_starting_a_round_is_six_statements_and_nothing_is_read_back(app, ctx):
+def test_starting_a_round_is_five_statements_and_nothing_is_read_back(app, ctx):
     lobby = host_game(ctx, questions=3, players=("Ana", "Bo"))
     _out, statements = sent(app, lambda: start(ctx, lobby))
-    assert len(statements) == 6, statements
-    assert statements[1].startswith("SELECT host_keys.game_id"), statements  # the host's key first
+    assert len(statements) == 5, statements
+    assert "FROM games" in statements[0] and "host_keys" in statements[0], statements  # one lookup
     assert not any("players" in s for s in statements), statements  # no player lookup, no who picked
     assert statements[-2].startswith("INSERT INTO rounds") and "round_questions" in statements[-1]
+
+    lock(ctx, lobby)
+    score(ctx, lobby, dict.fromkeys(lobby.qids, "Zerg"))
+    out, statements = sent(app, lambda: start(ctx, lobby))
+    assert out.number == 2 and len(statements) == 5, statements
 
 
 def test_a_new_rounds_view_is_the_view_read_back(app, ctx):
@@ -56,6 +61,44 @@ def test_a_new_rounds_view_is_the_view_read_back(app, ctx):
                                                      "seconds": 90})
     assert timed == read_back(2)
     assert [q.id for q in timed.questions] == lobby.qids and timed.locks_at is not None
+
+
+def test_round_started_is_the_new_round_as_the_room_sees_it(ctx, events):
+    lobby = host_game(ctx, questions=2, players=("Ana",))
+    # a question added later goes last
+    games.add_game_question(as_host(ctx, lobby), {"code": lobby.code, "body": "Added <later>?"})
+    events.sent.clear()
+    out = rounds.start_round(as_host(ctx, lobby), {"code": lobby.code, "contenders": ["Zerg", "Terran"],
+                                                   "seconds": 30})
+    read = rounds.get_current_round(as_host(ctx, lobby), {"code": lobby.code})
+    assert out == read
+    assert [q.body for q in out.questions] == ["Question 1?", "Question 2?", "Added <later>?"]
+    [(_room, name, data)] = events.sent
+    assert name == "round_started" and data == rounds.public_round(read) | {"server_time": data["server_time"]}
+
+
+def test_a_game_without_questions_starts_a_round_without_any(ctx):
+    lobby = host_game(ctx, questions=1)
+    ctx.db.execute(delete(GameQuestion))  # no use case makes one: the round is stored all the same
+    ctx.db.commit()
+    out = start(ctx, lobby)
+    assert out.questions == [] and out == rounds.get_current_round(as_host(ctx, lobby), {"code": lobby.code})
+
+
+def test_a_round_opened_meanwhile_refuses_the_insert_and_changes_nothing(ctx, events, monkeypatch):
+    """Two hosts press "start" at once: each read no open round, and the database's
+    one-running-round index lets one insert through; the other is told so, and nothing of it stays."""
+    lobby = host_game(ctx, questions=2, players=("Ana",))
+    first = start(ctx, lobby)
+    # its read of the latest round found none, as before the other's commit
+    monkeypatch.setattr(rounds, "_LATEST_ROUND", rounds._LATEST_ROUND.where(false()))
+    events.sent.clear()
+    assert raises(Conflict, start, ctx, lobby) == ["Another round was just started"]
+    assert events.sent == []
+    monkeypatch.undo()
+    assert rounds.get_current_round(as_host(ctx, lobby), {"code": lobby.code}) == first
+    assert ctx.db.scalar(select(func.count()).select_from(Round)) == 1
+    assert ctx.db.scalar(select(func.count()).select_from(RoundQuestion)) == 2
 
 
 def test_a_players_token_is_still_refused_what_only_the_host_may_do(ctx):

@@ -57,22 +57,43 @@ _GAME_ROW_BY_CODE = (select(Game.id.label("game_id"), *(getattr(Game, name) for 
                      .order_by((Game.status == GameStatus.OPEN).desc(), Game.id.desc()).limit(1))
 
 
+# built once. A host's call (Auth.HOST) reads the game and which game the token's host key
+# opens in one statement; ``identify``'s lookups follow only when the token is no key to it
+_HOST_KEY_GAME = select(HostKey.game_id).where(HostKey.token_hash == bindparam("digest"))
+_HOST_OF = _HOST_KEY_GAME.scalar_subquery()
+_GAME_AND_HOST_BY_CODE = _GAME_BY_CODE.add_columns(_HOST_OF.label("host_of"))
+_GAME_ROW_AND_HOST_BY_CODE = _GAME_ROW_BY_CODE.add_columns(_HOST_OF.label("host_of"))
+
+
 def find_game(db, code: str, detached: bool = False) -> Game:
     """The open game with this code, else the latest ended one (its results stay viewable).
     ``detached``: for a read that changes nothing, the game read as a row and returned
     detached, every column loaded (a relationship raises instead of loading)."""
+    return _find_game(db, code, detached, None)[0]
+
+
+def _find_game(db, code: str, detached: bool, digest: str | None) -> tuple[Game, int | None]:
+    """``find_game``, and with a token's ``digest`` the game its host key opens (None when
+    it is no host key), read in the same statement."""
     code = normalise_code(code)
     if len(code) > MAX_CODE_LENGTH or not code.isprintable():
         # never a real code; and a NUL or lone surrogate must not reach the database driver
         raise NotFound(_("No game with this code"))
+    params = {"code": code} if digest is None else {"code": code, "digest": digest}
+    host_of = None
     if detached:
-        row = db.connection().execute(_GAME_ROW_BY_CODE, {"code": code}).first()
+        row = db.connection().execute(_GAME_ROW_BY_CODE if digest is None else _GAME_ROW_AND_HOST_BY_CODE,
+                                      params).first()
         game = None if row is None else _detached_game(row)
+        host_of = None if row is None or digest is None else row.host_of
+    elif digest is None:
+        game = db.scalars(_GAME_BY_CODE, params).first()
     else:
-        game = db.scalars(_GAME_BY_CODE, {"code": code}).first()
+        row = db.execute(_GAME_AND_HOST_BY_CODE, params).first()
+        game, host_of = (None, None) if row is None else row
     if game is None:
         raise NotFound(_("No game with code %(code)s", code=code) if code else _("No game code given"))
-    return game
+    return game, host_of
 
 
 @dataclass(frozen=True)
@@ -86,52 +107,44 @@ class Caller:
 
 
 ANONYMOUS = Caller("anonymous")
+HOST = Caller("host")
 
 
 _PLAYER_BY_TOKEN = select(Player).where(Player.token_hash == bindparam("digest"))  # built once
 
 
-_HOST_KEY_GAME = select(HostKey.game_id).where(HostKey.token_hash == bindparam("digest"))  # built once
-
-
-def identify(db, game: Game, token: str | None, host_first: bool = False) -> Caller:
+def identify(db, game: Game, token: str | None) -> Caller:
     """Who this token belongs to within ``game``: 401 if unknown, 403 if it belongs to another game.
-    Players first: theirs is the hot path (one indexed lookup); a host's key is the second.
-    ``host_first``: for what only the host may do, the host's key first (one lookup, not two)."""
+    Players first: theirs is the hot path (one indexed lookup); a host's key is the second (a
+    host-only use case has read it with the game already: ``_authorize``)."""
     if not token:
         return ANONYMOUS
     digest = hash_token(token)
-    if host_first:
-        host_of = db.scalar(_HOST_KEY_GAME, {"digest": digest})
-        if host_of is not None:
-            if host_of != game.id:
-                raise Forbidden(_("This token belongs to another game"))
-            return Caller("host")
     player = db.scalars(_PLAYER_BY_TOKEN, {"digest": digest}).first()
     if player is not None:
         if player.game_id != game.id:
             raise Forbidden(_("This token belongs to another game"))
         return Caller("player", player)
-    host_of = None if host_first else db.scalar(_HOST_KEY_GAME, {"digest": digest})
+    host_of = db.scalar(_HOST_KEY_GAME, {"digest": digest})
     if host_of is not None:
         if host_of != game.id:
             raise Forbidden(_("This token belongs to another game"))
-        return Caller("host")
+        return HOST
     if db.scalars(select(RemovedPlayer.id).where(RemovedPlayer.token_hash == digest)).first() is not None:
         raise Unauthorized(REMOVED)
     raise Unauthorized(_("Invalid token"))
 
 
-def _find_game_counting_misses(ctx, code: str) -> Game:
-    """``find_game``, but an address that keeps naming codes of no game (scanning for games to
+def _find_game_counting_misses(ctx, code: str, digest: str | None = None) -> tuple[Game, int | None]:
+    """``_find_game``, but an address that keeps naming codes of no game (scanning for games to
     see their players and join them) is refused 429 for a while, whatever it asks."""
     # on the reads session (a query, a grouped pick's reads) nothing is written to the game
     detached = ctx.reads_db is not None and ctx.db is ctx.reads_db
     if ctx.limiter is None:
-        return find_game(ctx.db, code, detached)
+        return _find_game(ctx.db, code, detached, digest)
     ctx.limiter.before_lookup(ctx.client_ip)
     try:
-        return find_game(ctx.db, code, detached)
+        return _find_game(ctx.db, code, detached, digest)
     except NotFound:
         ctx.limiter.missed(ctx.client_ip)
         raise
@@ -179,10 +192,16 @@ def forget(token: str) -> None:
 
 
 def _authorize(ctx, code: str, required: Auth) -> tuple[Game, Caller]:
-    game = _find_game_counting_misses(ctx, code)
+    # the host's own key, looked up with the game: one statement for every host command
+    digest = hash_token(ctx.token) if required is Auth.HOST and ctx.token else None
+    game, host_of = _find_game_counting_misses(ctx, code, digest)
+    if host_of is not None and host_of == game.id:
+        return game, HOST
+    # any other token (a player's, another game's host, a removed player's, nobody's) is
+    # answered by ``identify`` as on every other route
     if required is Auth.PUBLIC:
         return game, ANONYMOUS  # a token is neither needed nor looked at
-    caller = identify(ctx.db, game, ctx.token, host_first=required is Auth.HOST)
+    caller = identify(ctx.db, game, ctx.token)
     if required is Auth.OPTIONAL:
         return game, caller
     if required not in (Auth.HOST, Auth.PLAYER):  # fail closed on a level added without a rule

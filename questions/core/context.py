@@ -81,6 +81,15 @@ class Context:
         except IntegrityError:
             raise refused from None
 
+    def insert_rows(self, statement: Any, params: Any, refused: Exception) -> Any:
+        """``insert`` for a Core statement (``params``: one row's values, or a list of rows for
+        one multi-row statement) on the session's connection, in its transaction; answers its
+        result."""
+        try:
+            return self.db.connection().execute(statement, params)
+        except IntegrityError:
+            raise refused from None
+
     def emit(self, room: str, event: str, data: Any) -> None:
         """Queue an event; it is sent only once the use case's transaction has committed."""
         self.pending_events.append((room, event, data))

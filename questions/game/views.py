@@ -94,18 +94,21 @@ def round_view(db, round_: Round, player: Player | None = None, who_picked: bool
 
 
 def game_questions(db, game: Game) -> list[tuple[int, str]]:
-    """The game's questions as (id, body), in their order (one query)."""
-    return [(id_, body) for id_, body in db.execute(
-        select(GameQuestion.question_id, Question.body).join(Question, Question.id == GameQuestion.question_id)
-        .where(GameQuestion.game_id == game.id).order_by(GameQuestion.position))]
+    """The game's questions as (id, body), in their order (one query, built once)."""
+    return [(id_, body) for id_, body in db.connection().execute(_GAME_QUESTIONS, {"game": game.id})]
 
 
-def new_round_view(round_: Round, questions: list[tuple[int, str]]) -> RoundOut:
-    """``round_view`` of a round just opened with these questions (id, body) in its order: no
-    query, as nobody has picked yet."""
-    return RoundOut(number=round_.number, state=RoundState.OPEN, contenders=list(round_.contenders),
+_GAME_QUESTIONS = (select(GameQuestion.question_id, Question.body)
+                   .join(Question, Question.id == GameQuestion.question_id)
+                   .where(GameQuestion.game_id == bindparam("game")).order_by(GameQuestion.position))
+
+
+def new_round_view(number: int, contenders: list[str], locks_at, questions: list[tuple[int, str]]) -> RoundOut:
+    """``round_view`` of a round just opened (``number``) with these questions (id, body) in its
+    order: no query, as nobody has picked yet."""
+    return RoundOut(number=number, state=RoundState.OPEN, contenders=list(contenders),
                     questions=[RoundQuestionOut(id=id_, body=body, answer=None) for id_, body in questions],
-                    picked=[], picked_count=0, my_picks=None, split=None, locks_at=round_.locks_at)
+                    picked=[], picked_count=0, my_picks=None, split=None, locks_at=locks_at)
 
 
 def picked_count(db, round_: Round) -> int:
