@@ -248,8 +248,8 @@ def test_a_timed_round_refuses_picks_after_its_deadline_before_anything_locks_it
     started = rounds.start_round(as_host(ctx, lobby), {"code": lobby.code, "contenders": ["A", "B"],
                                                         "seconds": 30})
     assert started.locks_at == clock.now + timedelta(seconds=30)
-    assert events.sent[-1][2]["locks_at"] == "2026-11-26T20:00:30Z"
-    assert events.sent[-1][2]["server_time"] == "2026-11-26T20:00:00Z"
+    assert events.sent[-1][2]["locks_at"] == "2036-11-26T20:00:30Z"
+    assert events.sent[-1][2]["server_time"] == "2036-11-26T20:00:00Z"
     assert state(ctx, lobby).server_time == clock.now
 
     clock.advance(29.9)
@@ -287,7 +287,7 @@ def test_extending_adds_time_and_a_round_without_a_timer_gets_one(ctx, clock, ev
     extended = host_call(ctx, lobby, timer.extend_round, seconds=20)
     assert extended.locks_at == clock.now + timedelta(seconds=25)
     assert events.sent == [(game_room(lobby.code), "round_extended", {
-        "round": 1, "locks_at": "2026-11-26T20:00:30Z", "server_time": "2026-11-26T20:00:05Z"})]
+        "round": 1, "locks_at": "2036-11-26T20:00:30Z", "server_time": "2036-11-26T20:00:05Z"})]
     assert state(ctx, lobby).game.round.locks_at == extended.locks_at  # cached state follows
     clock.advance(20)
     assert lock_due(ctx) == []

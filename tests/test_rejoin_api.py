@@ -46,8 +46,8 @@ def test_approved_the_asker_is_the_same_player_and_the_old_token_is_signed_out(c
     assert asked["name"] == "Ana" and asked["secret"]
     assert ok(answer(game, asked["id"], asked["secret"]))["status"] == "pending"
     assert ok(game.get("/rejoin-requests"))["requests"] == [
-        {"id": asked["id"], "name": "Ana", "created_at": "2026-11-26T20:00:00Z",
-         "expires_at": "2026-11-26T20:10:00Z"}]
+        {"id": asked["id"], "name": "Ana", "created_at": "2036-11-26T20:00:00Z",
+         "expires_at": "2036-11-26T20:10:00Z"}]
 
     decided = ok(decide(game, asked["id"], "approve"))
     assert decided["status"] == "approved" and decided["token"] is None  # the host never sees it
