@@ -22,10 +22,11 @@
   root.setAttribute("aria-busy", "true");
   var socket = io({ auth: auth, transports: ["websocket", "polling"] });
 
+  function formScope(form) {
+    return form ? (form.dataset.key || form.getAttribute("action")) : "";
+  }
   function fieldKey(el) {
-    var form = el.form;
-    var scope = form ? (form.dataset.key || form.getAttribute("action")) : "";
-    return scope + "|" + el.name + (el.type === "radio" || el.type === "checkbox" ? "=" + el.value : "");
+    return formScope(el.form) + "|" + el.name + (el.type === "radio" || el.type === "checkbox" ? "=" + el.value : "");
   }
 
   // After a refused form the page holds what was typed as its initial values: until the first
@@ -115,10 +116,20 @@
   }
 
 
-  // `fresh`: the panel is the answer to a form this page just sent; what was typed went with
-  // it and is either saved (not to be put back) or echoed by the server with its errors.
-  function swap(html, fresh) {
-    var saved = fresh ? { values: {}, open: unfolded(), focus: null } : unsavedInput();
+  // `sent`: the panel is the answer to this form, just sent by this page; what was typed in it
+  // went with it and is either saved (not to be put back) or echoed by the server with its
+  // errors. What was typed in the panel's other forms was not sent, and is kept like on any
+  // live update (a host typing the next round's contenders while a cancel is answered).
+  function swap(html, sent) {
+    var fresh = Boolean(sent);
+    var saved = unsavedInput();
+    if (fresh) {
+      var scope = formScope(sent) + "|";
+      Object.keys(saved.values).forEach(function (key) {
+        if (key.indexOf(scope) === 0) delete saved.values[key];
+      });
+      saved.focus = null;
+    }
     var before = headline();
     var places = rowPlaces();
     root.innerHTML = html;
@@ -191,7 +202,7 @@
                                                     function (el) { return el.textContent.trim(); });
             throw messages.filter(Boolean).length ? messages.filter(Boolean) : [_("Not sent: the server answered %(status)s", { status: response.status })];
           }
-          swap(panel.innerHTML, true);
+          swap(panel.innerHTML, form);
         });
       })
       .catch(function (failure) {

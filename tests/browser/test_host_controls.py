@@ -92,3 +92,26 @@ def test_host_controls_live_on_phones_and_screen(callit, new_context, screenshot
     assert time.monotonic() - started < 12.5
     for page in (screen, ana):
         assert_same_document(page)  # all of it live, no reloads
+
+
+def test_what_the_host_typed_in_one_form_survives_sending_another(callit, new_context):
+    """Sending one of the host's forms swaps the answer in; what was typed in the others (the
+    next round's contenders, say, typed while a cancel or a rename is being answered) stays."""
+    ids = callit.add_questions(QUESTION)
+    host = new_context("desktop").new_page()
+    code = callit.host_game(host, ids.values())
+    phone = new_context("phone").new_page()
+    phone.goto(callit.at(f"/join/{code}"))
+    callit.join(phone, None, "Troll")
+    host.bring_to_front()
+    expect(host.locator("#players li")).to_have_text(["Troll"])
+
+    host.get_by_label("Contenders").fill("Serral\nMaru")  # typed, not sent
+    host.locator("#manage-players details.manage > summary").click()
+    host.get_by_label("New name for Troll").fill("Nice Name")
+    host.locator("form[data-key^='rename-']").filter(has=host.get_by_label("New name for Troll")) \
+        .get_by_role("button", name="Rename").click()
+    expect(host.locator("#players li")).to_have_text(["Nice Name"])  # the rename's answer is in
+    expect(host.get_by_label("Contenders")).to_have_value("Serral\nMaru")
+    host.get_by_role("button", name="Start round").click()
+    expect(phone.get_by_role("heading", name=re.compile("^Round 1: make your calls"))).to_be_visible()
