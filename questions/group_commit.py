@@ -111,11 +111,11 @@ class GroupCommit(Generic[Item]):
                 key = self.key(waiter.item)
                 if len(batch) < self.max_batch and key not in keys and key not in self._storing:
                     batch.append(waiter)
+                    self._storing.add(key)
                 else:
                     later.append(waiter)
                 keys.add(key)  # a later write of this key waits for this one, in order
             self._waiting = later
-            self._storing |= {self.key(waiter.item) for waiter in batch}
             return batch
 
     def _hand_over(self, leader: _Waiter) -> None:

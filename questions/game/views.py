@@ -130,9 +130,7 @@ def game_view(db, game: Game, ranked: list[dict] | None = None, round_: Round | 
     caller has them already."""
     ranked = scoring.ranked(db, game.id) if ranked is None else ranked
     round_ = current_round(db, game) if round_ is None else round_
-    questions = db.execute(select(Question.id, Question.body)
-                           .join(GameQuestion, GameQuestion.question_id == Question.id)
-                           .where(GameQuestion.game_id == game.id).order_by(GameQuestion.position))
+    questions = game_questions(db, game)
     newest = heapq.nlargest(NEWEST_PLAYERS, ranked, key=lambda s: s["player_id"])
     return GameOut.model_validate({
         "code": game.code, "title": game.title, "status": game.status, "created_at": game.created_at,
