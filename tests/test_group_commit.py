@@ -230,6 +230,24 @@ def test_a_crowds_picks_share_one_transaction(pg_app, ctx):
     assert all(stored_picks(ctx, lobby, name) == {q1: "Zerg", q2: "Terran"} for name in names)
 
 
+def test_a_batch_stores_answers_with_any_characters_exactly(pg_app, ctx):
+    # the batch goes to PostgreSQL as one JSON text: quotes, backslashes, the characters of
+    # array and JSON syntax, and text beyond ASCII come back as they were sent
+    odd = ['Kim "Rabbit" O\'Neil', "{a,b} \\ [c]: d", "Zoë 🎉 ☃ \\u0041"]
+    names = [f"P{n}" for n in range(6)]
+    lobby = host_game(ctx, questions=3, players=names)
+    q1, q2, q3 = lobby.qids
+    start(ctx, lobby, contenders=odd)
+    ctx.db.commit()
+    chosen = {q1: odd[0], q2: odd[1], q3: odd[2]}
+
+    results = picks_at_once(pg_app, lobby, names, chosen)
+
+    assert all({p.question_id: p.answer for p in r.picks} == chosen for r in results.values()), results
+    ctx.db.rollback()
+    assert all(stored_picks(ctx, lobby, name) == chosen for name in names)
+
+
 def test_a_deleted_players_pick_fails_alone_and_the_batch_is_stored(pg_app, ctx):
     names = ["Ana", "Bo", "Cy", "Dee"]
     lobby = host_game(ctx, questions=1, players=names)
