@@ -21,7 +21,7 @@ from questions.collector import start_collector_task  # noqa: E402
 from questions.config import Settings  # noqa: E402
 from questions.database import client_timeout, use_eventlet_wait_callback  # noqa: E402
 from questions.deadlines import start_deadline_task  # noqa: E402
-from questions.factory import open_host_lane  # noqa: E402
+from questions.factory import open_host_lane, warm_host_lane  # noqa: E402
 from questions.serving import lan_address, listen_backlog, raise_fd_limit, with_public_url  # noqa: E402
 from questions.socketio_internals import (  # noqa: E402
     ReleasesBuffersOnUpgrade,
@@ -133,6 +133,7 @@ def main() -> None:
         print(f"  {where_phones_join}", flush=True)
     try:
         open_host_lane(app)
+        warm_host_lane(app)  # the first host command of the night costs what the next ones do
     except Exception as exc:  # noqa: BLE001 - the database may come up later: the lane opens on first use
         print(f"  Warning: could not reach the database yet ({type(exc).__name__}); serving anyway.", flush=True)
     quiet_garbage_collector()

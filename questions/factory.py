@@ -17,7 +17,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli
+from . import cli, warmup
 from .collector import Collector
 from .config import PROJECT_ROOT, Settings
 from .core.context import utcnow
@@ -25,6 +25,7 @@ from .core.errors import ServiceError, as_service_error
 from .core.events import EventSink, SocketIOEvents
 from .core.extensions import csrf, db, migrate
 from .core.i18n import _
+from .core.usecase import UseCase
 from .database import Deadline, deadline, end_idle_sessions, engine_options, ping_after_idle
 from .game import picks
 from .group_commit import GroupCommit
@@ -221,6 +222,21 @@ def open_host_lane(app: Flask) -> None:
         return
     with app.app_context(), db.engines[HOST_BIND].connect():
         pass
+
+
+def warm_host_lane(app: Flask) -> int:
+    """Compile the host's commands' statements into the cache of the engine they run on (the
+    host's lane, else the app's one engine), so the first command of a night does not compile
+    them while every phone waits (questions/warmup.py); answers how many. The server calls
+    this once, on start, after ``open_host_lane``. Reads and changes nothing in the database:
+    it connects only so that the dialect has learnt the server's version first, as it would
+    have before any statement of a request was compiled."""
+    with app.app_context():
+        engine = db.engines[HOST_BIND] if HOST_BIND in app.config["SQLALCHEMY_BINDS"] else db.engine
+        with engine.connect():
+            pass
+    return warmup.compile_into(engine, warmup.statements_reached(
+        [UseCase.__call__, *warmup.host_commands()]))  # the wrapper authorizes the host
 
 
 def _host_bind(settings: Settings) -> dict:

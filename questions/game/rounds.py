@@ -44,11 +44,14 @@ def announce(ctx, round_: Round, event: str, server_time=None) -> RoundOut:
 
 
 # built once: the latest round's number and state (``current_round`` without the whole row),
-# and the new round's rows
+# and the new round's rows, each value a named parameter (as the server compiles them when it
+# starts: questions/warmup.py)
 _LATEST_ROUND = (select(Round.number, Round.state).where(Round.game_id == bindparam("game"))
                  .order_by(Round.number.desc()).limit(1))
-_INSERT_ROUND = insert(Round).returning(Round.id)
-_INSERT_ROUND_QUESTIONS = insert(RoundQuestion)
+_INSERT_ROUND = insert(Round).values({name: bindparam(name) for name in (
+    "game_id", "number", "state", "contenders", "created_at", "locks_at")}).returning(Round.id)
+_INSERT_ROUND_QUESTIONS = insert(RoundQuestion).values(
+    {name: bindparam(name) for name in ("round_id", "question_id", "position")})
 
 
 @command(Auth.HOST)
