@@ -108,3 +108,40 @@ def test_the_database_refuses_an_unknown_state(app, table, column):
         with pytest.raises(IntegrityError, match="ck_"):
             db.session.execute(text(f"UPDATE {table} SET {column} = 'paused'"))
         db.session.rollback()
+
+
+def one_pick(app) -> dict[str, int]:
+    """play_a_little's pick, with the ids of what it refers to."""
+    play_a_little(app)
+    with app.app_context():
+        row = db.session.execute(text("SELECT picks.round_id, picks.player_id, picks.question_id, "
+                                      "rounds.game_id FROM picks JOIN rounds ON rounds.id = picks.round_id")).one()
+        return dict(row._mapping)
+
+
+def test_the_database_refuses_a_pick_for_a_question_not_in_its_round(app):
+    pick = one_pick(app)
+    with app.app_context():
+        ctx = app.extensions["callit"].context()
+        other = create_question(ctx, {"body": "Who loses?"}).id  # in the bank, not in the round
+        with pytest.raises(IntegrityError):
+            db.session.execute(text("INSERT INTO picks (round_id, player_id, question_id, answer, picked_at) "
+                                    "VALUES (:round_id, :player_id, :question, 'Maru', '2036-11-26 20:00')"),
+                               pick | {"question": other})
+        db.session.rollback()
+
+
+def test_deleting_a_round_or_a_game_deletes_its_picks_and_a_question_in_a_round_stays(app):
+    pick = one_pick(app)
+    with app.app_context():
+        with pytest.raises(IntegrityError):  # its round (and its pick) refer to it
+            db.session.execute(text("DELETE FROM questions WHERE id = :question_id"), pick)
+        db.session.rollback()
+        db.session.execute(text("DELETE FROM rounds WHERE id = :round_id"), pick)
+        assert db.session.scalar(text("SELECT count(*) FROM picks")) == 0
+        assert db.session.scalar(text("SELECT count(*) FROM players")) == 1
+        db.session.rollback()
+        db.session.execute(text("DELETE FROM games WHERE id = :game_id"), pick)
+        assert [db.session.scalar(text(f"SELECT count(*) FROM {table}"))
+                for table in ("picks", "round_questions", "rounds", "players")] == [0, 0, 0, 0]
+        db.session.rollback()

@@ -7,7 +7,18 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, SmallInteger, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .errors import Conflict, Invalid
@@ -305,14 +316,20 @@ class RoundQuestion(Model):
 
 
 class Pick(Model):
+    """A player's call on one of a round's questions. Cheap to store, since a crowd stores
+    them at once (migration ``c4e8a2f7d913``): its key is what the upsert looks up, with no
+    serial id beside it, and one foreign key to the round's question stands for the round
+    and the question (and refuses a question the round does not have). Deleting a round
+    deletes its questions, and so their picks; a question in a round cannot be deleted."""
     __tablename__ = "picks"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
-    player_id: Mapped[int] = mapped_column(ForeignKey("players.id", ondelete="CASCADE"))
-    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
+    round_id: Mapped[int] = mapped_column(primary_key=True)
+    player_id: Mapped[int] = mapped_column(ForeignKey("players.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(primary_key=True)
     answer: Mapped[str] = mapped_column(String(40))
     picked_at: Mapped[datetime]
-    __table_args__ = (UniqueConstraint("round_id", "player_id", "question_id"),)
+    __table_args__ = (ForeignKeyConstraint(["round_id", "question_id"],
+                                           ["round_questions.round_id", "round_questions.question_id"],
+                                           ondelete="CASCADE"),)
 
 
 class RejoinStatus(enum.StrEnum):

@@ -33,7 +33,7 @@ def current_round(db, game: Game, lock: RowLock = RowLock.NONE) -> Round | None:
     """The game's latest round, if any (one indexed query)."""
     statement = select(Round).where(Round.game_id == game.id).order_by(Round.number.desc()).limit(1)
     if lock is not RowLock.NONE:
-        # FOR NO KEY UPDATE: the picks' foreign-key checks (FOR KEY SHARE) never wait on it
+        # FOR NO KEY UPDATE: a foreign-key check on the round (FOR KEY SHARE) never waits on it
         statement = statement.with_for_update(read=lock is RowLock.SHARE, key_share=lock is RowLock.UPDATE)
     return db.scalars(statement).first()
 
