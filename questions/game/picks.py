@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 
 from sqlalchemy import Integer, String, and_, bindparam, delete, literal, or_, select, text, union_all
 from sqlalchemy.dialects import sqlite
@@ -206,11 +207,7 @@ def _batch_json(writes: list[PickWrite]) -> str:
     return json.dumps([
         {"round_id": w.round_id, "player_id": w.player_id, "picked_at": w.at.isoformat(),
          "replace": w.replace, "token_digest": w.token_digest, "answers": dict(sorted(w.chosen))}
-        for w in sorted(writes, key=_by_player)], ensure_ascii=False, separators=(",", ":"))
-
-
-def _by_player(write: PickWrite) -> tuple[int, int]:
-    return write.key
+        for w in sorted(writes, key=attrgetter("key"))], ensure_ascii=False, separators=(",", ":"))
 
 
 # PostgreSQL, where the crowd's picks arrive: the same guard, upsert and (for submissions that
