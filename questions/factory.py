@@ -224,6 +224,13 @@ def open_host_lane(app: Flask) -> None:
         pass
 
 
+def host_engine(app: Flask):
+    """The engine the host's commands run on: their own lane (``Context.host_db``), else, where
+    there is none (SQLite), the app's one engine."""
+    with app.app_context():
+        return db.engines[HOST_BIND] if HOST_BIND in app.config["SQLALCHEMY_BINDS"] else db.engine
+
+
 def warm_host_lane(app: Flask) -> int:
     """Compile the host's commands' statements into the cache of the engine they run on (the
     host's lane, else the app's one engine), so the first command of a night does not compile
@@ -231,10 +238,9 @@ def warm_host_lane(app: Flask) -> int:
     this once, on start, after ``open_host_lane``. Reads and changes nothing in the database:
     it connects only so that the dialect has learnt the server's version first, as it would
     have before any statement of a request was compiled."""
-    with app.app_context():
-        engine = db.engines[HOST_BIND] if HOST_BIND in app.config["SQLALCHEMY_BINDS"] else db.engine
-        with engine.connect():
-            pass
+    engine = host_engine(app)
+    with engine.connect():
+        pass
     return warmup.compile_into(engine, warmup.statements_reached(
         [UseCase.__call__, *warmup.host_commands()]))  # the wrapper authorizes the host
 

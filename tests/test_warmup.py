@@ -9,17 +9,11 @@ from sqlalchemy.dialects import postgresql
 from questions import warmup
 from questions.core.extensions import db
 from questions.core.models import Round
-from questions.factory import HOST_BIND, open_host_lane, warm_host_lane
+from questions.factory import host_engine, open_host_lane, warm_host_lane
 from questions.game import rounds
 
 from .test_game_service import host_game, start
 from .test_host_commands import sent
-
-
-def host_engine(app):
-    """The engine the host's commands run on: their own lane (PostgreSQL), else the app's."""
-    with app.app_context():
-        return db.engines[HOST_BIND] if HOST_BIND in app.config["SQLALCHEMY_BINDS"] else db.engine
 
 
 def every_row(ctx) -> dict:
