@@ -8,7 +8,8 @@ For every N it starts a fresh ``python app.py`` (rate limits lifted), creates a 
 phones over HTTP (``POST /api/games/{code}/players``), connects them all over websockets
 (``auth={"token": ...}``), then measures:
 
-* the host's "start round" POST until every phone has ``round_started`` (p50/p99/max);
+* the host's "start round" POST until every phone has ``round_started`` (p50/p99/max), for
+  ``--rounds`` rounds one after the other (5; the CPU per phone is their median);
 * the server's RSS per connected phone, and its CPU while the round goes out;
 * all N phones submitting picks at once over their sockets (ack p50/p99/max; ``--picks-via
   http`` for PUT), then checks that every pick is stored (the host's picks endpoint); lobbies
@@ -38,6 +39,7 @@ import math
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -331,7 +333,7 @@ async def bench_lobby(n: int, args, log_dir: Path, kind: str = "callit", process
 
         # -- connect every phone's websocket
         rss_before = server.rss_bytes()
-        async with Swarm(base, sources=server.sources) as swarm:
+        async with Swarm(base, sources=server.sources, measure=("round_started", "round_cancelled")) as swarm:
             log(f"[{n}] connecting {n} websockets")
             await server.start_profiler(profile("connect"), args.py_spy)
             meter = Meter(server)
@@ -358,27 +360,9 @@ async def bench_lobby(n: int, args, log_dir: Path, kind: str = "callit", process
             swarm.errors.clear()
             n_connected = connected
 
-            # -- the host starts a round; every phone must get the questions
-            log(f"[{n}] starting a round")
-            await server.start_profiler(profile("round"), args.py_spy)
-            swarm.start_measuring("round_started")
-            frames0 = swarm.received
-            meter = Meter(server)
-            t0 = time.perf_counter()
-            _, _round = await api(http, "POST", f"{base}/api/games/{code}/rounds", host,
-                                  body={"contenders": CONTENDERS}, expect=201)
-            post_seconds = time.perf_counter() - t0
-            times = await swarm.arrivals.wait("round_started", n_connected, timeout=max(60, n / 100))
-            wall = max(times) - t0 if times else time.perf_counter() - t0
-            measured = meter.read(wall)
-            result["round_started"] = {
-                **percentiles([t - t0 for t in times]), "received": len(times),
-                "post_ms": round(post_seconds * 1000, 1), **measured,
-                "server_cpu_us_per_phone": round(1e6 * measured["server_cpu_seconds"] / n_connected, 1),
-            }
-            await asyncio.sleep(0.5)
-            server.stop_profiler()
-            log(f"[{n}] round_started: {result['round_started']} ({swarm.received - frames0} frames)")
+            # -- the host starts rounds; every phone must get the questions
+            result["round_started"] = await bench_rounds(server, swarm, http, base, code, host, kind,
+                                                         args.rounds, profile, args.py_spy)
 
             # -- every phone submits its picks at once
             if n_connected > args.picks_max:
@@ -408,6 +392,57 @@ async def bench_lobby(n: int, args, log_dir: Path, kind: str = "callit", process
         await http.close()
         server.stop()
     return result
+
+
+async def bench_rounds(server: Server | Deployment, swarm: Swarm, http, base: str, code: str, host: str,
+                       kind: str, rounds: int, profile, py_spy: str) -> dict:
+    """The host starts ``rounds`` rounds, one after the other, each timed from the POST until
+    every phone has ``round_started``; the last one stays open for the picks. Between two, Callit's
+    host cancels the round (every phone told, outside the timing); the bare stack has no rule
+    against a second open round. One round is 10-100 ms of server CPU on a machine shared with
+    PostgreSQL and this client, and a single one swung by a third either way on both servers:
+    the CPU per phone is the median of the rounds, the latencies are those of every phone in
+    every round together, and the first round (a fresh server's first host command) is kept
+    apart as ``first``."""
+    n = len(swarm.phones)
+    each: list[dict] = []
+    arrivals: list[float] = []
+    await server.start_profiler(profile("round"), py_spy)
+    for number in range(rounds):
+        if number and kind == "callit":
+            swarm.start_measuring("round_cancelled")
+            await api(http, "POST", f"{base}/api/games/{code}/rounds/current/cancel", host, expect=200)
+            await swarm.arrivals.wait("round_cancelled", n, timeout=max(60, n / 100))
+        await asyncio.sleep(0.5)  # the room settles: nothing else in this round's figures
+        swarm.start_measuring("round_started")
+        frames0 = swarm.received
+        meter = Meter(server)
+        t0 = time.perf_counter()
+        await api(http, "POST", f"{base}/api/games/{code}/rounds", host,
+                  body={"contenders": CONTENDERS}, expect=201)
+        post_seconds = time.perf_counter() - t0
+        times = await swarm.arrivals.wait("round_started", n, timeout=max(60, n / 100))
+        wall = max(times) - t0 if times else time.perf_counter() - t0
+        measured = meter.read(wall)
+        arrivals += [t - t0 for t in times]
+        each.append({**percentiles([t - t0 for t in times]), "received": len(times),
+                     "post_ms": round(post_seconds * 1000, 1), **measured,
+                     "server_cpu_us_per_phone": round(1e6 * measured["server_cpu_seconds"] / n, 1),
+                     "frames": swarm.received - frames0})
+        log(f"[{n}] round_started {number + 1}/{rounds}: {each[-1]}")
+    await asyncio.sleep(0.5)
+    server.stop_profiler()
+
+    def median(key: str):
+        values = [r[key] for r in each if r.get(key) is not None]
+        return round(statistics.median(values), 4) if values else None
+
+    return {**percentiles(arrivals), "received": min(r["received"] for r in each), "rounds": rounds,
+            "post_ms": median("post_ms"), "server_cpu_seconds": median("server_cpu_seconds"),
+            "server_waited_for_cpu_pct": median("server_waited_for_cpu_pct"),
+            "server_cpu_us_per_phone": median("server_cpu_us_per_phone"),
+            "server_cpu_us_per_phone_each": [r["server_cpu_us_per_phone"] for r in each],
+            "first": each[0]}
 
 
 async def bench_picks(server: Server | Deployment, swarm: Swarm, http, base: str, code: str, host: str,
@@ -464,7 +499,7 @@ def short(value) -> str:
 
 
 def table(report: dict) -> str:
-    rows = [("phones", "round_started p50 / p99 / max", "server CPU for the round", "RSS / phone",
+    rows = [("phones", "round_started p50 / p99 / max (all rounds)", "server CPU per round (median)", "RSS / phone",
              "picks p50 / p99 / max", "picks stored", "GET /api/questions", "GET /api/games/{code}",
              "connect all")]
     for r in report["results"] + report.get("scaled_out", []):
@@ -661,6 +696,8 @@ def parse_args(argv=None):
     parser.add_argument("--connect-concurrency", type=int, default=64)
     parser.add_argument("--connect-timeout", type=float,
                         help="seconds for connecting every phone (default max(300, N/5))")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds the host starts one after the other per lobby (5): medians")
     parser.add_argument("--picks-max", type=int, default=10000,
                         help="skip the simultaneous-picks phase for lobbies bigger than this (10000)")
     parser.add_argument("--picks-timeout", type=float, default=120,
