@@ -25,6 +25,7 @@ from questions.factory import open_host_lane, warm_host_lane  # noqa: E402
 from questions.serving import lan_address, listen_backlog, raise_fd_limit, with_public_url  # noqa: E402
 from questions.socketio_internals import (  # noqa: E402
     ReleasesBuffersOnUpgrade,
+    read_frames_buffered,
     start_message_queue,
     unmask_frames_quickly,
 )
@@ -89,9 +90,11 @@ def bind(host: str, port: int):
 
 def serve(listener, max_connections: int, idle_timeout: float) -> None:
     """eventlet's WSGI server, as ``socketio.run`` starts it, but with our listen backlog and
-    connection timeouts, and websocket frames unmasked without a Python loop per byte."""
+    connection timeouts, and websocket frames unmasked without a Python loop per byte and read
+    with one system call rather than four."""
     socketio = app.extensions["socketio"]
     unmask_frames_quickly()
+    read_frames_buffered()
     if not start_message_queue(socketio):
         print("  Warning: not subscribed to the Redis message queue yet; retrying in the background.",
               flush=True)

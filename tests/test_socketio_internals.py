@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import random
+import re
 import threading
 import time
 
@@ -385,6 +386,26 @@ def test_unmask_is_eventlets_apply_mask(monkeypatch):
                 theirs(data, mask, length, offset), (size, length, offset)
     internals.unmask_frames_quickly()
     assert RFC6455WebSocket._apply_mask is internals.websocket.unmask
+
+
+def test_eventlet_reads_a_websocket_only_through_its_socket_recv():
+    """read_frames_buffered wraps the socket eventlet's websocket is made with: every read must
+    go through its ``recv`` (else one would bypass the buffer), and nothing but sending,
+    shutting down and closing (and python-engineio's settimeout) may be asked of it otherwise."""
+    websocket = green().websocket
+    RFC6455WebSocket = websocket.RFC6455WebSocket
+    init = getattr(RFC6455WebSocket.__init__, "eventlets", RFC6455WebSocket.__init__)
+    assert list(inspect.signature(init).parameters)[:2] == ["self", "sock"], \
+        "RFC6455WebSocket.__init__ no longer takes the socket first"
+    assert "self.socket = sock" in inspect.getsource(websocket.WebSocket.__init__), \
+        "eventlet's websocket no longer keeps its socket as self.socket"
+    source = inspect.getsource(RFC6455WebSocket)
+    used = set(re.findall(r"self\.socket\.(\w+)", source))
+    assert used == {"recv", "sendall", "shutdown", "close"}, f"RFC6455WebSocket now uses socket.{used}"
+    assert "self.socket.recv(" in inspect.getsource(RFC6455WebSocket._get_bytes)
+    handler = inspect.getsource(engineio.socket.Socket._websocket_handler)
+    assert "['_sock', 'socket']" in handler and "settimeout(" in handler, \
+        "python-engineio no longer sets the websocket's read timeout through ws.socket"
 
 
 # ---------------------------------------------------------------- rooms

@@ -25,13 +25,14 @@ from .server import (
     watch_sessions,
 )
 from .sessions import CallitSocket, adopt_session, call_later, turn_away_events
-from .websocket import unmask_frames_quickly
+from .websocket import read_frames_buffered, unmask_frames_quickly
 from .wsgi import ReleasesBuffersOnUpgrade
 
 __all__ = [
     "CallitSocket", "JsonPacket", "LocalManager", "RawJson", "RedisManager",
     "ReleasesBuffersOnUpgrade", "adopt_session", "call_later", "close_session", "eio_sid_to_sid",
-    "gate_events", "has_handler", "is_reserved_event", "local_sockets", "remote_address",
+    "gate_events", "has_handler", "is_reserved_event", "local_sockets", "read_frames_buffered",
+    "remote_address",
     "send_ack", "session_open", "start_message_queue", "turn_away_events", "unmask_frames_quickly",
     "watch_sessions",
 ]
