@@ -121,6 +121,28 @@ def test_a_payload_already_serialised_goes_into_the_packet_as_it_is():
     assert decoded.data == ["state", {"a": 1}]
 
 
+JSON_TEXTS = ['["submit_picks",{"round":1,"picks":[{"question":7,"answer":2}]}]', '{"a":[1.5,-2,"\u00e9",null]}',
+              "7", "1" * 100, "1" * 101, '{"a":' + "1" * 101 + "}", "\ufeff[1]", "[1", "[1]]", "", " [] ",
+              '"\ud800"', '"\\ud800"', "NaN", "[-Infinity]", b'["bytes"]', '["x" "y"]']
+
+
+@pytest.mark.parametrize("text", JSON_TEXTS, ids=range(len(JSON_TEXTS)))
+def test_packets_decode_json_as_python_socketio_does(text):
+    """JsonPacket decodes with one decoder made once: the same values, and the same errors (with
+    the same messages; integers of more than 100 digits refused), as ``engineio.json.loads``."""
+    def outcome(loads):
+        try:
+            return repr(loads(text))  # repr: NaN is not equal to itself
+        except Exception as exc:  # noqa: BLE001 - the error is what is compared
+            return type(exc), str(exc)
+    assert packet.Packet.json is engineio.json, "python-socketio no longer decodes with engineio.json"
+    assert "kwargs['parse_int'] = _safe_int" in inspect.getsource(engineio.json.loads), \
+        "engineio.json.loads no longer parses integers with _safe_int"
+    assert outcome(JsonPacket.json.loads) == outcome(engineio.json.loads)
+    decoded = JsonPacket(encoded_packet='21["submit_picks",{"round":1}]')
+    assert (decoded.id, decoded.data) == (1, ["submit_picks", {"round": 1}])
+
+
 def test_the_app_server_encodes_with_json_packets(app):
     assert app.extensions["socketio"].server.packet_class is JsonPacket, \
         "SocketIO(serializer=...) no longer becomes the server's packet_class"
