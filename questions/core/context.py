@@ -64,8 +64,10 @@ class Context:
     def submit_grouped(self, item: Any) -> Any:
         """Hand ``item`` to ``pick_writer`` and wait for its answer. The session's connection
         goes back to the pool first: a crowd waiting for the writer must not hold every pooled
-        connection meanwhile (the session takes one again if read again)."""
-        self._session().close()
+        connection meanwhile (the session takes one again if read again). A scoped session
+        not made yet (the pick read nothing) is not made only to be closed."""
+        if not isinstance(self.db, scoped_session) or self.db.registry.has():
+            self._session().close()
         return self.pick_writer.submit(item)
 
     def _session(self) -> Session:
