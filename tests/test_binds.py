@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from questions.core.binds import database_key, engine_of
+from questions.core.context import Context
 from questions.core.extensions import db
 
 
@@ -45,6 +46,19 @@ def test_the_lanes_sessions_are_asked_for_their_engine_without_being_made(app):
             assert engine_of(scoped) is db.engines[bind]
             assert database_key(scoped) == database_key(db.session)  # one database, one key
             assert not scoped.registry.has()
+
+
+def test_a_context_on_another_session_is_what_replace_answers(ctx):
+    other = object()
+    ctx.pending_events.append(("room", "event", {}))
+    moved = ctx.on(other)
+    replaced = dataclasses.replace(ctx, db=other)
+    assert type(moved) is Context and moved is not ctx and moved.db is other and ctx.db is not other
+    for field in dataclasses.fields(Context):
+        if field.name != "db":
+            assert getattr(moved, field.name) is getattr(replaced, field.name) is getattr(ctx, field.name)
+    assert vars(moved).keys() == vars(replaced).keys()
+    ctx.pending_events.clear()
 
 
 class Writer:

@@ -8,7 +8,6 @@ declaration raises at import; and the wrapper authorizes every game reference be
 use case runs."""
 from __future__ import annotations
 
-import dataclasses
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,11 +69,11 @@ class UseCase:
             except ValidationError as exc:
                 raise Invalid(*validation_messages(exc)) from None
         if self.auth is Auth.HOST and self.mutable and ctx.host_db is not None:
-            ctx = dataclasses.replace(ctx, db=ctx.host_db)  # the host's own lane (Context.host_db)
+            ctx = ctx.on(ctx.host_db)  # the host's own lane (Context.host_db)
         # picks whose writes go to the pick writer only read through their own session
         grouped = self.grouped and ctx.pick_writer is not None
         if (grouped or not self.mutable) and ctx.reads_db is not None:
-            ctx = dataclasses.replace(ctx, db=ctx.reads_db)  # no BEGIN, no ROLLBACK (Context.reads_db)
+            ctx = ctx.on(ctx.reads_db)  # no BEGIN, no ROLLBACK (Context.reads_db)
         try:
             if self.rate_limit and ctx.limiter is not None:
                 ctx.limiter.hit(self.rate_limit, ctx.client_ip)
