@@ -40,12 +40,13 @@ class TokenBuckets:
         return 0.0
 
     def wait(self, key: Hashable) -> float:
-        """Like ``take`` without counting: 0 when a token is there, else seconds until one is."""
+        """Like ``take`` without counting: 0 when a token is there, else seconds until one is.
+        Without the lock: it only reads, and a key's entry is one tuple, replaced whole (read
+        before or after a concurrent ``take``, as it would be if either took the lock first);
+        every pick asks this, and the lock was half its cost under eventlet."""
         if self.burst <= 0:
             return 0.0
-        now = self.clock()
-        with self.lock:
-            tokens = self._tokens(key, now)
+        tokens = self._tokens(key, self.clock())
         return 0.0 if tokens >= 1 else self._until_one(tokens)
 
     def _tokens(self, key: Hashable, now: float) -> float:

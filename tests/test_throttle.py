@@ -52,3 +52,12 @@ def test_without_a_rate_a_refused_key_waits_a_minute_and_without_a_burst_nothing
     assert buckets.take("a") == 60.0 and buckets.wait("a") == 60.0
     off = TokenBuckets(burst=0, per_second=0, clock=Clock())
     assert all(off.take("a") == 0 for _ in range(10)) and off.wait("a") == 0
+
+
+def test_waiting_only_reads_so_it_answers_while_a_take_holds_the_lock():
+    clock = Clock()
+    buckets = TokenBuckets(burst=1, per_second=2, clock=clock)
+    buckets.take("a")
+    with buckets.lock:  # another caller counting meanwhile: the answer is the same
+        assert buckets.wait("a") == pytest.approx(0.5) and buckets.wait("b") == 0
+    assert buckets.buckets == {"a": (0.0, 100.0)}  # nothing counted, nothing added
