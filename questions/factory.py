@@ -278,7 +278,13 @@ def _bind_session(app: Flask, bind: str):
     with app.app_context():
         engine = db.engines[bind]
     session = scoped_session(sessionmaker(bind=engine), scopefunc=_app_ctx_id)
-    app.teardown_appcontext(lambda _exc: session.remove())
+
+    def remove(_exc) -> None:
+        # most contexts (a pick answered from what the process keeps) never made one: then
+        # ``remove`` would only look it up again and raise and catch a KeyError
+        if session.registry.has():
+            session.remove()
+    app.teardown_appcontext(remove)
     return session
 
 

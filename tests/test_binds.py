@@ -82,3 +82,18 @@ def test_a_grouped_write_closes_its_session_only_if_one_was_made(app):
         assert ctx.submit_grouped("again") == "stored"
         assert not scoped().in_transaction()  # given back before waiting for the writer
         scoped.remove()
+
+
+def test_the_lanes_sessions_made_in_a_context_are_removed_with_it(app):
+    runtime = app.extensions["callit"]
+    lanes = [scoped for scoped in (runtime.reads_db, runtime.host_db) if scoped is not None]
+    with app.app_context():
+        for scoped in lanes:
+            scoped.execute(text("SELECT 1"))
+        made = [scoped() for scoped in lanes]
+        assert all(scoped.registry.has() for scoped in lanes)
+    assert not any(session.in_transaction() for session in made)  # closed: connections back
+    with app.app_context():
+        assert not any(scoped.registry.has() for scoped in lanes)  # and gone from the registry
+    with app.app_context():
+        pass  # none made: nothing to remove, nothing raised
