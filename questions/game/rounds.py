@@ -3,20 +3,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Integer, Row, bindparam, cast, func, insert, select, true
+from sqlalchemy.dialects import postgresql
 
 from ..core import gate
 from ..core.errors import Conflict
 from ..core.events import game_room
 from ..core.i18n import _
-from ..core.models import Pick, Player, Round, RoundQuestion, RoundState
+from ..core.models import Game, GameQuestion, Pick, Player, Question, Round, RoundQuestion, RoundState
 from ..core.schema import GameRef, iso_utc
 from ..core.usecase import Auth, command, query
 from .schema import Answer, Answers, Leaderboard, NewRound, PlayerPicks, RoundOut, RoundPicks
 from .views import (
     ROOM_STANDINGS,
     RowLock,
-    game_questions,
     leaderboard_view,
     new_round_view,
     require_round,
@@ -43,15 +43,38 @@ def announce(ctx, round_: Round, event: str, server_time=None) -> RoundOut:
     return out
 
 
-# built once: the latest round's number and state (``current_round`` without the whole row),
-# and the new round's rows, each value a named parameter (as the server compiles them when it
-# starts: questions/warmup.py)
-_LATEST_ROUND = (select(Round.number, Round.state).where(Round.game_id == bindparam("game"))
-                 .order_by(Round.number.desc()).limit(1))
+# Built once, each value a named parameter (the server compiles them when it starts:
+# questions/warmup.py). What opening a round reads, in one statement: the latest round's number
+# and state (NULL before the first round) beside each of the game's questions with its body, in
+# their order (a game without questions: one row, its question NULL)
+_LATEST_ROUND = (select(Round.game_id, Round.number, Round.state).where(Round.game_id == bindparam("game"))
+                 .order_by(Round.number.desc()).limit(1).subquery("latest"))
+_BEFORE_ROUND = (select(_LATEST_ROUND.c.number, _LATEST_ROUND.c.state, GameQuestion.question_id, Question.body)
+                 .select_from(Game).outerjoin(_LATEST_ROUND, _LATEST_ROUND.c.game_id == Game.id)
+                 .outerjoin(GameQuestion, GameQuestion.game_id == Game.id)
+                 .outerjoin(Question, Question.id == GameQuestion.question_id)
+                 .where(Game.id == bindparam("game")).order_by(GameQuestion.position))
 _INSERT_ROUND = insert(Round).values({name: bindparam(name) for name in (
     "game_id", "number", "state", "contenders", "created_at", "locks_at")}).returning(Round.id)
 _INSERT_ROUND_QUESTIONS = insert(RoundQuestion).values(
     {name: bindparam(name) for name in ("round_id", "question_id", "position")})
+# PostgreSQL: the round and its questions in ONE statement (a data-modifying CTE), the questions'
+# ids as one array whose order is their positions (from 0, as the portable path numbers them)
+_NEW_ROUND = _INSERT_ROUND.cte("new_round")
+_ASKED = (func.unnest(cast(bindparam("question_ids"), postgresql.ARRAY(Integer)))
+          .table_valued("question_id", with_ordinality="ordinality").render_derived("asked"))
+_PG_INSERT_ROUND = insert(RoundQuestion).from_select(
+    ["round_id", "question_id", "position"],
+    select(_NEW_ROUND.c.id, _ASKED.c.question_id, _ASKED.c.ordinality - 1)
+    .select_from(_NEW_ROUND).join(_ASKED, true())).add_cte(_NEW_ROUND)
+
+
+def _before_round(connection, game_id: int) -> tuple[Row | None, list[tuple[int, str]]]:
+    """The game's latest round (its number and state; None before the first) and the game's
+    questions as (id, body) in their order, read in one statement."""
+    rows = connection.execute(_BEFORE_ROUND, {"game": game_id}).all()
+    previous = rows[0] if rows and rows[0].number is not None else None
+    return previous, [(row.question_id, row.body) for row in rows if row.question_id is not None]
 
 
 @command(Auth.HOST)
@@ -59,22 +82,28 @@ def start_round(ctx, request: NewRound) -> RoundOut:
     """Open the next round with its contenders; every phone in the lobby gets the questions."""
     game = ctx.game
     game.require_open()
-    previous = ctx.db.connection().execute(_LATEST_ROUND, {"game": game.id}).first()
+    connection = ctx.db.connection()
+    # the questions with their bodies: the view needs no read back
+    previous, questions = _before_round(connection, game.id)
     if previous is not None:  # the round's own rule, on the two columns it needs
         Round(number=previous.number, state=previous.state).require_finished()
     now = ctx.clock()
     number = (previous.number + 1) if previous else 1
     locks_at = now + timedelta(seconds=request.seconds) if request.seconds else None
-    questions = game_questions(ctx.db, game)  # with their bodies: the view needs no read back
     # stored as Core rows, not through the ORM's unit of work (a third of this request's CPU)
     # a concurrent request may have opened a round since: one unscored round per game (index)
-    round_id = ctx.insert_rows(_INSERT_ROUND, {
-        "game_id": game.id, "number": number, "state": RoundState.OPEN, "contenders": list(request.contenders),
-        "created_at": now, "locks_at": locks_at}, refused=Conflict(_("Another round was just started"))).scalar_one()
-    if questions:  # one statement for them all
-        ctx.db.connection().execute(_INSERT_ROUND_QUESTIONS, [
-            {"round_id": round_id, "question_id": question_id, "position": n}
-            for n, (question_id, _body) in enumerate(questions)])
+    values = {"game_id": game.id, "number": number, "state": RoundState.OPEN, "contenders": list(request.contenders),
+              "created_at": now, "locks_at": locks_at}
+    refused = Conflict(_("Another round was just started"))
+    if connection.dialect.name == "postgresql":  # one round trip, not two
+        ctx.insert_rows(_PG_INSERT_ROUND, values | {"question_ids": [id_ for id_, _body in questions]},
+                        refused=refused)
+    else:
+        round_id = ctx.insert_rows(_INSERT_ROUND, values, refused=refused).scalar_one()
+        if questions:  # one statement for them all
+            connection.execute(_INSERT_ROUND_QUESTIONS, [
+                {"round_id": round_id, "question_id": question_id, "position": n}
+                for n, (question_id, _body) in enumerate(questions)])
     # once: every phone waits for this request to finish
     out = new_round_view(number, list(request.contenders), locks_at, questions)
     ctx.emit(game_room(game.code), "round_started", public_round(out, now))
