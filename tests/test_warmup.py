@@ -10,9 +10,9 @@ from questions import warmup
 from questions.core.extensions import db
 from questions.core.models import Round
 from questions.factory import host_engine, open_host_lane, warm_host_lane
-from questions.game import rounds
+from questions.game import round_controls, rounds, views
 
-from .test_game_service import host_game, start
+from .test_game_service import host_game, lock, start
 from .test_host_commands import sent
 
 
@@ -55,6 +55,31 @@ def test_the_statements_warmed_are_found_from_the_declared_host_commands():
     assert warmup.parameter_names(rounds._BEFORE_ROUND) == ["game"]
     assert warmup.parameter_names(rounds._PG_INSERT_ROUND) == [
         "contenders", "created_at", "game_id", "locks_at", "number", "question_ids", "state"]
+
+
+def test_the_round_controls_statements_are_warmed_too():
+    """Lock, cancel, reopen and score read the current round (locked for the change) and answer
+    its view from statements built once, which the warm-up reaches through them (the ORM's own
+    UPDATE of the round is still compiled on a night's first use)."""
+    for command in (rounds.lock_round, round_controls.cancel_round, round_controls.reopen_round,
+                    rounds.score_round):
+        reached = {id(s) for s in warmup.statements_reached([command])}
+        assert {id(views._CURRENT_ROUND_TO_CHANGE), id(views._ROUND_QUESTIONS)} <= reached, command.name
+    reached = {id(s) for s in warmup.statements_reached([rounds.lock_round])}
+    assert {id(views._PICKED_NAMES), id(views._SPLIT)} <= reached  # round_locked: who picked, the split
+    assert warmup.parameter_names(views._PICKED_NAMES) == ["game", "round"]
+
+
+def test_after_the_warm_up_a_lock_reads_the_round_from_compiled_statements(app, ctx):
+    lobby = host_game(ctx, questions=2, players=("Ana",))
+    start(ctx, lobby)
+    cache = host_engine(app)._compiled_cache
+    cache.clear()
+    warm_host_lane(app)
+    warm = set(cache.keys())
+    lock(ctx, lobby)
+    compiled_since = [" ".join(str(cache[key]).split()) for key in cache.keys() if key not in warm]
+    assert not any(s.startswith("SELECT") for s in compiled_since), compiled_since  # the ORM's UPDATE only
 
 
 def test_a_statement_this_dialect_cannot_compile_is_left_out():

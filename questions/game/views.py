@@ -29,13 +29,20 @@ class RowLock(enum.Enum):
     UPDATE = "update"  # we are about to change it (not its key): other changes wait
 
 
+# Built once, each value a named parameter: the statements of the current round and its view,
+# which every host command on a round runs (compiled when the server starts: questions/warmup.py)
+_CURRENT_ROUND = (select(Round).where(Round.game_id == bindparam("game"))
+                  .order_by(Round.number.desc()).limit(1))
+_CURRENT_ROUND_SHARED = _CURRENT_ROUND.with_for_update(read=True)
+# FOR NO KEY UPDATE: a foreign-key check on the round (FOR KEY SHARE) never waits on it
+_CURRENT_ROUND_TO_CHANGE = _CURRENT_ROUND.with_for_update(key_share=True)
+
+
 def current_round(db, game: Game, lock: RowLock = RowLock.NONE) -> Round | None:
     """The game's latest round, if any (one indexed query)."""
-    statement = select(Round).where(Round.game_id == game.id).order_by(Round.number.desc()).limit(1)
-    if lock is not RowLock.NONE:
-        # FOR NO KEY UPDATE: a foreign-key check on the round (FOR KEY SHARE) never waits on it
-        statement = statement.with_for_update(read=lock is RowLock.SHARE, key_share=lock is RowLock.UPDATE)
-    return db.scalars(statement).first()
+    statement = (_CURRENT_ROUND if lock is RowLock.NONE
+                 else _CURRENT_ROUND_SHARED if lock is RowLock.SHARE else _CURRENT_ROUND_TO_CHANGE)
+    return db.scalars(statement, {"game": game.id}).first()
 
 
 def require_round(db, game: Game, lock: RowLock = RowLock.NONE) -> Round:
@@ -46,21 +53,30 @@ def require_round(db, game: Game, lock: RowLock = RowLock.NONE) -> Round:
     return round_
 
 
+_PICKED_NAMES = (select(Player.name)
+                 .where(Player.game_id == bindparam("game"),
+                        Player.id.in_(select(Pick.player_id).where(Pick.round_id == bindparam("round"))))
+                 .order_by(Player.id))
+_SPLIT = (select(Pick.question_id, Pick.answer, func.count()).where(Pick.round_id == bindparam("round"))
+          .group_by(Pick.question_id, Pick.answer))
+_MY_PICKS = (select(Pick).where(Pick.round_id == bindparam("round"), Pick.player_id == bindparam("player"))
+             .order_by(Pick.question_id))
+_ROUND_QUESTIONS = (select(RoundQuestion.question_id, Question.body, RoundQuestion.answer)
+                    .join(Question, Question.id == RoundQuestion.question_id)
+                    .where(RoundQuestion.round_id == bindparam("round")).order_by(RoundQuestion.position))
+_PICKED_COUNT = select(func.count(distinct(Pick.player_id))).where(Pick.round_id == bindparam("round"))
+
+
 def picked_names(db, round_: Round) -> list[str]:
     """Names of the players who have picked in this round, in joining order (one query)."""
-    return list(db.scalars(
-        select(Player.name).where(Player.game_id == round_.game_id,
-                                  Player.id.in_(select(Pick.player_id).where(Pick.round_id == round_.id)))
-        .order_by(Player.id)))
+    return list(db.scalars(_PICKED_NAMES, {"game": round_.game_id, "round": round_.id}))
 
 
 def crowd_split(db, round_: Round, question_ids: list[int]) -> dict[int, dict[str, int]]:
     """question id -> contender -> how many picked it, every contender listed (one query).
     Only for a locked or scored round: before the lock it would tell players what to pick."""
     split = {qid: dict.fromkeys(round_.contenders, 0) for qid in question_ids}
-    for qid, answer, count in db.execute(
-            select(Pick.question_id, Pick.answer, func.count()).where(Pick.round_id == round_.id)
-            .group_by(Pick.question_id, Pick.answer)):
+    for qid, answer, count in db.execute(_SPLIT, {"round": round_.id}):
         if qid in split:
             split[qid][answer] = count
     return split
@@ -71,14 +87,10 @@ def round_view(db, round_: Round, player: Player | None = None, who_picked: bool
     ``picked`` is empty and only ``picked_count`` says how many."""
     my_picks = None
     if player is not None:
-        my_picks = [Answer(question_id=p.question_id, answer=p.answer) for p in db.scalars(
-            select(Pick).where(Pick.round_id == round_.id, Pick.player_id == player.id)
-            .order_by(Pick.question_id))]
+        my_picks = [Answer(question_id=p.question_id, answer=p.answer)
+                    for p in db.scalars(_MY_PICKS, {"round": round_.id, "player": player.id})]
     scored = round_.state == RoundState.SCORED
-    questions = db.execute(  # one query, not one per question
-        select(RoundQuestion.question_id, Question.body, RoundQuestion.answer)
-        .join(Question, Question.id == RoundQuestion.question_id)
-        .where(RoundQuestion.round_id == round_.id).order_by(RoundQuestion.position)).all()
+    questions = db.execute(_ROUND_QUESTIONS, {"round": round_.id}).all()  # one query, not one per question
     locked = round_.state != RoundState.OPEN
     picked = picked_names(db, round_) if who_picked else []
     return RoundOut(
@@ -112,7 +124,7 @@ def new_round_view(number: int, contenders: list[str], locks_at, questions: list
 
 
 def picked_count(db, round_: Round) -> int:
-    return db.scalar(select(func.count(distinct(Pick.player_id))).where(Pick.round_id == round_.id)) or 0
+    return db.scalar(_PICKED_COUNT, {"round": round_.id}) or 0
 
 
 # What a view of a game holds of lists that grow with the lobby: the newest players (the
