@@ -35,8 +35,11 @@ def _postgres(db) -> bool:
     return db.get_bind().dialect.name == "postgresql"
 
 
+# built once: the host's lock runs it (compiled when the server starts: questions/warmup.py)
+_CLOSE = text("SELECT pg_advisory_xact_lock(:gate, :game)")
+
+
 def close(db, game_id: int) -> None:
     """Close the game's gate until this transaction ends: waits for the picks in flight only."""
     if _postgres(db):
-        db.execute(text("SELECT pg_advisory_xact_lock(:gate, :game)"),
-                   {"gate": PICK_GATE, "game": game_id})
+        db.execute(_CLOSE, {"gate": PICK_GATE, "game": game_id})
