@@ -22,6 +22,12 @@ def engine_of(db) -> Any:
     return db.get_bind()
 
 
+def on_postgres(db) -> bool:
+    """Whether ``db`` (a session or a scoped session) talks to PostgreSQL: where the picks' gate
+    and their grouped statement exist (SQLite runs one writer at a time and needs neither)."""
+    return engine_of(db).dialect.name == "postgresql"
+
+
 def database_key(db) -> str:
     """The URL of the database ``db`` (a session) is bound to, rendered once per engine: the
     caches kept per process (a game's round, its shared state) must never mix two databases

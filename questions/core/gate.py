@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from .binds import on_postgres
+
 # first half of the two-int advisory lock key: "pick" in ASCII, so no other lock collides
 PICK_GATE = 0x7069636B
 
@@ -31,15 +33,11 @@ def enter_all(connection, game_ids) -> None:
     connection.execute(_ENTER_ALL, {"gate": PICK_GATE, "games": sorted(game_ids)})
 
 
-def _postgres(db) -> bool:
-    return db.get_bind().dialect.name == "postgresql"
-
-
 # built once: the host's lock runs it (compiled when the server starts: questions/warmup.py)
 _CLOSE = text("SELECT pg_advisory_xact_lock(:gate, :game)")
 
 
 def close(db, game_id: int) -> None:
     """Close the game's gate until this transaction ends: waits for the picks in flight only."""
-    if _postgres(db):
+    if on_postgres(db):
         db.execute(_CLOSE, {"gate": PICK_GATE, "game": game_id})

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core import access, gate
 from ..core.access import REMOVED, hash_token
-from ..core.binds import database_key, engine_of
+from ..core.binds import database_key, on_postgres
 from ..core.errors import Conflict, Invalid, NotFound, Unauthorized
 from ..core.events import watch_room
 from ..core.fair_lock import FairLock
@@ -136,7 +136,7 @@ def _write(ctx, rules: RoundRules, player_id: int, chosen: dict[int, str], now,
     the round now (None: nothing was stored). With ``replace`` the player's other picks in the
     round are deleted too, under the same guard."""
     db = ctx.db
-    if engine_of(db).dialect.name == "postgresql":
+    if on_postgres(db):
         write = PickWrite(game_id=ctx.game.id, round_id=rules.id, player_id=player_id,
                           token_digest=hash_token(ctx.token), chosen=tuple(chosen.items()), at=now,
                           replace=replace)
