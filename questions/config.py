@@ -75,6 +75,12 @@ class Settings:
     # a connection must send a complete request head, and an Engine.IO session its Socket.IO
     # connect, within this many seconds, or it is closed
     idle_timeout_seconds: float = 10.0
+    # Engine.IO's keepalive: the server pings each phone this often, and closes a phone that has
+    # not answered within the timeout (python-engineio's defaults; every phone costs a ping per
+    # interval, see questions/socketio_internals/keepalive.py)
+    # (whole seconds: python-engineio tells the phones the interval rounded down)
+    ping_interval_seconds: int = 25
+    ping_timeout_seconds: int = 20
     secure_cookies: bool = False  # Secure session cookie even without TRUST_PROXY's https
     testing: bool = False
 
@@ -108,6 +114,8 @@ class Settings:
             "db_timeout_seconds": float(env.get("DB_TIMEOUT_SECONDS", "5")),
             "db_pool_wait_seconds": float(env.get("DB_POOL_WAIT_SECONDS", "15")),
             "idle_timeout_seconds": float(env.get("IDLE_TIMEOUT_SECONDS", "10")),
+            "ping_interval_seconds": int(env.get("PING_INTERVAL_SECONDS", "25")),
+            "ping_timeout_seconds": int(env.get("PING_TIMEOUT_SECONDS", "20")),
             "secure_cookies": _flag(env.get("SECURE_COOKIES")),
             "host_pool_size": int(env.get("HOST_POOL_SIZE", "2")),
         }

@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, *, events: EventSink | None = N
     manager = client_manager(settings.redis_url, settings.redis_channel)
     socketio = SocketIO(app, async_mode=settings.async_mode, client_manager=manager,
                         max_http_buffer_size=settings.max_body_bytes, serializer=JsonPacket,
+                        ping_interval=settings.ping_interval_seconds,
+                        ping_timeout=settings.ping_timeout_seconds,
                         logger=False, engineio_logger=False)
     collector = Collector()  # app.py ticks it (start_collector_task); tests only count
     SocketGuard(socketio.server, settings, collector=collector).install()

@@ -331,6 +331,23 @@ def test_engineio_sends_its_pings_as_callit_socket_does():
     assert "s.schedule_ping()" in inspect.getsource(engineio.Server._handle_connect)
 
 
+def test_engineios_writer_waits_on_the_queue_as_callit_socket_poll_does():
+    """CallitSocket.poll is python-engineio's ``poll`` without its timeout, used by the
+    websocket's writer; the pinger asks the queue ``getting()`` to know the writer is idle."""
+    from engineio.socket import Socket
+    from eventlet.queue import Queue
+
+    handler = inspect.getsource(Socket._websocket_handler)
+    assert "packets = self.poll()" in handler and "ws.send(pkt.encode())" in handler, \
+        "python-engineio's websocket writer no longer sends what poll() answers"
+    assert "except exceptions.QueueEmpty:" in handler
+    poll = inspect.getsource(Socket.poll)
+    for line in ("timeout=self.server.ping_interval + self.server.ping_timeout",
+                 "pkt = self.queue.get(block=False)", "self.queue.put(None)", "if packets == [None]:"):
+        assert line in poll, f"python-engineio's Socket.poll changed: {line!r} is gone\n{poll}"
+    assert Queue().getting() == 0
+
+
 def test_call_later_runs_the_task_when_due():
     _app, io = make_socketio()
     ran = threading.Event()

@@ -16,7 +16,11 @@ from engineio import packet as engineio_packet
 from engineio import socket as engineio_socket
 from socketio import packet as socketio_packet
 
+from .keepalive import pinger_of
+from .websocket import raw_socket
+
 EVENT = str(socketio_packet.EVENT)  # how a Socket.IO event's text starts
+PONGS_UNYIELDED = 8
 
 
 def turn_away_events(server: Any, turn_away: Callable[[str], bool]) -> None:
@@ -47,23 +51,37 @@ def call_later(server: Any, seconds: float, task: Callable[..., Any], *args: Any
 
 
 class CallitSocket(engineio_socket.Socket):
-    """python-engineio's socket, with three changes:
+    """python-engineio's socket, with four changes:
 
-    - its reader hands the CPU to others after each message, and stops once the session is
+    - its reader hands the CPU to others after each message (but pongs, up to
+      ``PONGS_UNYIELDED`` in a row), and stops once the session is
       closed. python-engineio's websocket reader loops ``receive`` over the frames that have
       arrived, and eventlet's recv returns buffered data without yielding: a client that sends
       thousands of frames in one burst would be read to the end before anyone else runs (and
       read on after the guard has closed it), while every other player waits;
-    - it waits for its next ping on a timer (``call_later``), not in a sleeping greenthread;
+    - under eventlet it waits for its next ping in the process's one queue of sessions due a
+      ping (``keepalive.Pinger``), which writes the ping straight to its websocket when its
+      writer is idle; otherwise on a timer (``call_later``), not in a sleeping greenthread;
     - the events ``turn_away_events`` says to are dropped before they are decoded.
 
     Relies on: the reader (websocket and long-polling alike) calling ``socket.receive(pkt)``;
     ``Socket.closed`` and ``engineio.exceptions.SocketIsClosedError`` ending the reader's loop;
     ``schedule_ping()`` being how python-engineio schedules every ping (after the connect, and
     after each pong), and ``_send_ping()`` being ``sleep(ping_interval)`` then
-    ``ping_due()``'s body (tests/test_socketio_internals.py compares its source)."""
+    ``ping_due()``'s body (tests/test_socketio_internals.py compares its source); and
+    ``_websocket_handler(ws)`` being where a session's websocket is served, for as long as it
+    is open."""
 
     last_ping: float | None  # python-engineio's (for mypy: it cannot tell its type)
+    callit_raw_socket: Any = None  # the websocket's own socket while it is served, for the pinger
+    callit_unyielded = 0  # pongs read since the reader last gave up its turn
+
+    def _websocket_handler(self, ws):
+        self.callit_raw_socket = raw_socket(ws)
+        try:
+            return super()._websocket_handler(ws)
+        finally:
+            self.callit_raw_socket = None
 
     def receive(self, pkt):
         if self.closed:
@@ -72,17 +90,50 @@ class CallitSocket(engineio_socket.Socket):
         if not (pkt.packet_type == engineio_packet.MESSAGE and isinstance(data, str)
                 and data[:1] == EVENT and self._turned_away()):
             super().receive(pkt)
+        # a pong asks for nothing but the next ping's place in the queue: no turn to give up
+        # (the yield was an eighth of a ping's cost), but at least every PONGS_UNYIELDED-th
+        # message yields, so a client sending nothing but pongs still takes turns
+        if pkt.packet_type == engineio_packet.PONG and self.callit_unyielded < PONGS_UNYIELDED:
+            self.callit_unyielded += 1
+            return
+        self.callit_unyielded = 0
         self.server.sleep(0)
 
     def _turned_away(self) -> bool:
         turn_away = getattr(self.server, "callit_turn_away", None)
         return turn_away is not None and turn_away(self.sid)
 
+    def poll(self):
+        """What the websocket's writer sends next, waiting for as long as it takes: the pinger
+        writes pings past the queue, so it may stay empty longer than python-engineio's wait
+        (``ping_interval + ping_timeout``), whose end closes the websocket. A session whose
+        phone stops answering is closed by its ping timeout (``check_ping_timeout``), which
+        puts None in the queue and so ends this wait. Long-polling waits as before."""
+        if self.callit_raw_socket is None or not self.upgraded:
+            return super().poll()
+        queue = self.queue
+        packets = [queue.get()]
+        queue.task_done()
+        if packets == [None]:
+            return []
+        while queue.qsize():  # python-engineio's: everything queued meanwhile, up to a None
+            pkt = queue.get(block=False)
+            queue.task_done()
+            if pkt is None:
+                queue.put(None)
+                break
+            packets.append(pkt)
+        return packets
+
     def schedule_ping(self):
         # only schedule a new ping if the previous ping wait cycle completed (python-engineio's)
         if self.last_ping:
             self.last_ping = None
-            call_later(self.server, self.server.ping_interval, self.ping_due)
+            pinger = pinger_of(self.server)
+            if pinger is not None:
+                pinger.schedule(self)
+            else:
+                call_later(self.server, self.server.ping_interval, self.ping_due)
 
     def ping_due(self) -> None:
         if not self.closing and not self.closed:

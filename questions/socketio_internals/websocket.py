@@ -67,6 +67,17 @@ class BufferedReads:
         return getattr(self.sock, name)
 
 
+def raw_socket(ws: Any) -> Any:
+    """The operating system's socket (non-blocking) under eventlet's websocket ``ws``, for
+    writing to it without waiting; None if it is not one. Relies on: ``ws.socket`` being the
+    socket the websocket was made with (``BufferedReads`` here, or eventlet's ``GreenSocket``)
+    and ``GreenSocket.fd`` the socket it wraps."""
+    sock = getattr(ws, "socket", None)
+    if isinstance(sock, BufferedReads):
+        sock = sock.sock
+    return getattr(sock, "fd", None)
+
+
 def read_frames_buffered() -> None:
     """Make eventlet's websockets read their socket through ``BufferedReads``: a pick's frame is
     one system call, not three (and the read that finds nothing more and waits, as before).

@@ -1,0 +1,117 @@
+"""Pinging every connected phone: one task for the whole process, not a timer, a greenthread
+and a wake-up of the session's writer per ping.
+
+Engine.IO's server pings each session every ``ping_interval`` (25 s) and the phone answers
+with a pong; with 10,000 phones that is 400 pings a second for as long as they stay connected,
+whatever else happens. python-engineio (with CallitSocket's timer) spent per ping: a timer on
+the hub, a greenthread that puts the packet in the session's queue, the session's writer woken
+to encode it and write it, and its wait on the queue armed again with a timeout. Measured:
+10,000 idle phones kept a server process 21-25 % busy, 17 points of it the pings (the same
+process with pings stopped); 2,000 phones pinged every second, 345 µs of server CPU per ping.
+
+Here the sessions waiting for their next ping are kept in one queue, in the order they became
+due: a session joins it when it answers a ping, and every session waits the same interval, so
+the order of answers is the order of the next pings. One task sleeps until the first is due
+and pings every session due then, each with one non-blocking ``send`` of the 3-byte frame
+straight to its socket when its writer is idle (nothing queued, the writer waiting on the
+queue): nobody is half-way through writing a frame there, and nothing runs in between under
+eventlet. Otherwise (the writer busy, the session not on a websocket, the socket's buffer full)
+the ping goes through the session's queue as python-engineio sends it.
+
+Under eventlet only (``pinger_of`` answers None otherwise): the check and the send must not be
+interleaved with another writer, which eventlet guarantees by not switching in between."""
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from engineio import packet as engineio_packet
+
+# A server-to-client websocket frame (not masked): FIN and text, 1 byte, Engine.IO's PING "2"
+PING_FRAME = b"\x81\x01" + str(engineio_packet.PING).encode()
+BATCH = 200  # pings sent between two yields: 10,000 due at once do not hold the process
+
+
+class Pinger:
+    """The sessions of one Engine.IO server waiting for a ping, and the task that sends them.
+
+    Relies on (python-engineio's socket): ``last_ping`` (set when a ping is sent, checked by
+    ``check_ping_timeout``), ``closing``/``closed``/``upgraded``/``upgrading``, ``queue`` (an
+    eventlet ``LightQueue`` with ``qsize()`` and ``getting()``, the number of greenthreads
+    waiting on it: the writer, when idle) and ``send(packet)``; on the server:
+    ``ping_interval``, ``sleep`` and ``start_background_task``."""
+
+    def __init__(self, server: Any, clock: Callable[[], float] = time.monotonic):
+        self.server, self.clock = server, clock
+        self.due: deque[tuple[float, Any]] = deque()
+        self.running = False
+        self.written = self.queued = 0  # pings sent straight to the socket, and through the queue
+
+    def schedule(self, socket: Any) -> None:
+        """Ping ``socket`` ``ping_interval`` seconds from now."""
+        self.due.append((self.clock() + self.server.ping_interval, socket))
+        if not self.running:
+            self.running = True
+            self.server.start_background_task(self._run)
+
+    def _run(self) -> None:
+        try:
+            while self.due:
+                wait = self.due[0][0] - self.clock()
+                if wait > 0:  # nothing due before the first in the queue
+                    self.server.sleep(wait)
+                    continue
+                self.ping_due(BATCH)
+                self.server.sleep(0)
+        finally:
+            self.running = False  # the next schedule starts the task again
+
+    def ping_due(self, at_most: int) -> int:
+        """Ping up to ``at_most`` of the sessions due now; how many were."""
+        due, now, sent = self.due, self.clock(), 0
+        while due and sent < at_most and due[0][0] <= now:
+            self.ping(due.popleft()[1])
+            sent += 1
+        return sent
+
+    def ping(self, socket: Any) -> None:
+        if socket.closing or socket.closed:
+            return
+        socket.last_ping = time.time()  # the pong must come within ping_timeout of this
+        if write_ping(socket):
+            self.written += 1
+            return
+        self.queued += 1
+        socket.send(engineio_packet.Packet(engineio_packet.PING))
+
+
+def write_ping(socket: Any) -> bool:
+    """Write the ping frame straight to ``socket``'s websocket if its writer is idle; False
+    when it must go through the queue instead. A partial write (a send buffer with 1 or 2 bytes
+    of room: Linux does not split so small a send, but a frame cut short would corrupt the
+    stream) closes the session: the phone reconnects."""
+    raw = getattr(socket, "callit_raw_socket", None)
+    queue = socket.queue
+    if raw is None or not socket.upgraded or socket.upgrading or queue.qsize() or not queue.getting():
+        return False
+    try:
+        sent = raw.send(PING_FRAME)
+    except (BlockingIOError, InterruptedError):
+        return False  # the buffer is full: the writer will get to it once the phone reads
+    except OSError:
+        return False  # the connection is broken: the queue's path finds out and closes it
+    if sent != len(PING_FRAME):
+        socket.close(wait=False, abort=True)
+    return True
+
+
+def pinger_of(server: Any) -> Pinger | None:
+    """The Engine.IO ``server``'s pinger (made on first use), or None when not under eventlet."""
+    if server.async_mode != "eventlet":
+        return None
+    pinger = getattr(server, "callit_pinger", None)
+    if pinger is None:
+        pinger = server.callit_pinger = Pinger(server)
+    return pinger
