@@ -20,7 +20,7 @@ import redis
 import socketio
 from flask import Flask
 from flask_socketio import SocketIO, join_room
-from socketio import packet
+from socketio import base_manager, packet
 
 from questions import socketio_internals as internals
 from questions.messagequeue import ResyncingRedisManager
@@ -32,6 +32,7 @@ from questions.socketio_internals import (
     RedisManager,
     local_sockets,
 )
+from questions.socketio_internals.managers import RoomIndex
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # refused at once; constructing never connects
 
@@ -497,6 +498,36 @@ def test_the_queue_carries_close_room_to_every_process_through_one_handler():
     assert handled == [("sid-1", "/", True)]
     assert published == [{"method": "close_room", "room": "player:7", "namespace": "/",
                           "host_id": manager.host_id, "disconnect": True}]
+
+
+def test_the_library_changes_rooms_and_pending_lists_only_where_the_room_index_looks():
+    """RoomIndex (managers.py) mirrors rooms per socket; tests/test_room_index.py compares it
+    with the library's manager operation by operation."""
+    source = inspect.getsource(base_manager.BaseManager)
+    methods = {name: re.sub(r"#.*", "", inspect.getsource(getattr(base_manager.BaseManager, name)))
+               for name, _ in inspect.getmembers(base_manager.BaseManager, inspect.isfunction)}
+    creates_room = [name for name, code in methods.items() if "] = bidict()" in code]
+    assert creates_room == ["basic_enter_room"], f"rooms are now created in {creates_room}"
+    deletes = [name for name, code in methods.items() if re.search(r"del self\.rooms\[", code)]
+    assert deletes == ["basic_leave_room"], f"rooms are now deleted in {deletes}"
+    writes = {name for name, code in methods.items() if re.search(r"self\.rooms\[[^\n]*\]\s*=(?!=)", code)}
+    assert writes == {"basic_enter_room"}, f"rooms are now written in {writes}"
+    leaves = {name for name, code in methods.items() if "basic_leave_room(" in code} - {"basic_leave_room"}
+    assert leaves == {"basic_disconnect", "basic_close_room"}, f"basic_leave_room now called from {leaves}"
+    used = set(re.findall(r"self\.pending_(?:connect|disconnect)\[namespace\]\.(\w+)", source))
+    assert used == {"append", "remove"}, f"the pending lists are now used with {used}"
+    made = {name for name, code in methods.items() if "[namespace] = []" in code}
+    assert made == {"pre_connect", "pre_disconnect"}, f"pending lists are now made in {made}"
+    for name in ("pending_connect", "pending_disconnect", "rooms", "callbacks"):
+        assert f"self.{name} = {{}}" in methods["__init__"], f"BaseManager.{name} is no longer a dict"
+    assert set(inspect.signature(base_manager.BaseManager.basic_disconnect).parameters) == \
+        {"self", "sid", "namespace", "kwargs"}
+    for cls in (socketio.Manager, socketio.PubSubManager, socketio.RedisManager):
+        code = re.sub(r"#.*", "", inspect.getsource(cls))
+        assert not re.search(r"self\.(rooms|pending_\w+)\[[^\n]*\]\s*=(?!=)|del self\.(rooms|pending)", code), \
+            f"{cls.__name__} now changes rooms or pending lists itself"
+    for cls in (LocalManager, RedisManager):
+        assert cls.__mro__.index(RoomIndex) < cls.__mro__.index(base_manager.BaseManager)
 
 
 # ---------------------------------------------------------------- the Redis manager

@@ -9,6 +9,9 @@ Changed here, for any policy:
 - an event is published once (python-socketio tries twice, each time waiting out a frozen Redis);
 - the listener resubscribes every ``retry`` seconds (python-socketio waits 1, 2, 4 ... 60 s).
 
+Its rooms are indexed per socket, as ``LocalManager``'s (``managers.RoomIndex``): a disconnect
+costs O(the socket's rooms), not O(sockets connected).
+
 A subclass overrides the hooks ``may_publish()``, ``publish_failed(exc)``,
 ``subscription_lost(exc)`` (once per break) and ``subscription_restored()``, and may call
 ``ping()``, ``run_in_background(fn)``, ``sleep(seconds)`` and ``emit_to_all(event, data)``.
@@ -28,10 +31,10 @@ from typing import Any
 import redis
 import socketio
 
-from .managers import disconnect_local
+from .managers import RoomIndex, disconnect_local
 
 
-class RedisManager(socketio.RedisManager):
+class RedisManager(RoomIndex, socketio.RedisManager):
     connected: bool  # python-socketio's, set in its __init__ (for mypy: the library has no types)
 
     def __init__(self, url: str, channel: str, timeout: float, retry: float):
