@@ -52,6 +52,7 @@ class Session:
         self.sent: list = []  # what went through the queue's path
         self.callit_raw_socket, self.phone = self.ends = socket.socketpair()
         self.callit_raw_socket.setblocking(False)
+        self.callit_ws = type("Websocket", (), {"_sendlock": eventlet.semaphore.Semaphore()})()
         self.writer = eventlet.spawn(self.queue.get) if writer_idle else None
         eventlet.sleep(0)  # the writer is now waiting on the queue
 
@@ -138,7 +139,7 @@ def test_a_full_socket_gets_its_ping_through_the_queue(sessions):
 
 def test_a_session_not_on_a_websocket_or_closed_is_not_written_to(sessions):
     polling, upgrading, closed = sessions("polling", "upgrading", "closed")
-    polling.callit_raw_socket = None
+    polling.callit_ws = None
     upgrading.upgrading = True
     assert write_ping(polling) is False and write_ping(upgrading) is False
     clock = Clock()

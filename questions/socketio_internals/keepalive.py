@@ -14,9 +14,10 @@ due: a session joins it when it answers a ping, and every session waits the same
 the order of answers is the order of the next pings. One task sleeps until the first is due
 (or for ``TICK_SECONDS``, whichever is longer) and pings every session due then, each with
 one non-blocking ``send`` of the 3-byte frame straight to its socket when its writer is idle
-(nothing queued, the writer waiting on the queue): nobody is half-way through writing a frame
-there, and nothing runs in between under eventlet. Otherwise (the writer busy, the session not on a websocket, the socket's buffer full)
-the ping goes through the session's queue as python-engineio sends it.
+(``writes.writer_idle``: nothing queued, the writer waiting on the queue): nobody is half-way
+through writing a frame there, and nothing runs in between under eventlet. Otherwise (the
+writer busy, the session not on a websocket, the socket's buffer full) the ping goes through
+the session's queue as python-engineio sends it.
 
 Under eventlet only (``pinger_of`` answers None otherwise): the check and the send must not be
 interleaved with another writer, which eventlet guarantees by not switching in between."""
@@ -28,6 +29,8 @@ from collections.abc import Callable
 from typing import Any
 
 from engineio import packet as engineio_packet
+
+from .writes import writer_idle
 
 # A server-to-client websocket frame (not masked): FIN and text, 1 byte, Engine.IO's PING "2"
 PING_FRAME = b"\x81\x01" + str(engineio_packet.PING).encode()
@@ -96,12 +99,10 @@ def write_ping(socket: Any) -> bool:
     when it must go through the queue instead. A partial write (a send buffer with 1 or 2 bytes
     of room: Linux does not split so small a send, but a frame cut short would corrupt the
     stream) closes the session: the phone reconnects."""
-    raw = getattr(socket, "callit_raw_socket", None)
-    queue = socket.queue
-    if raw is None or not socket.upgraded or socket.upgrading or queue.qsize() or not queue.getting():
+    if not writer_idle(socket):
         return False
     try:
-        sent = raw.send(PING_FRAME)
+        sent = socket.callit_raw_socket.send(PING_FRAME)
     except (BlockingIOError, InterruptedError):
         return False  # the buffer is full: the writer will get to it once the phone reads
     except OSError:

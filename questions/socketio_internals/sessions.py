@@ -18,6 +18,7 @@ from socketio import packet as socketio_packet
 
 from .keepalive import pinger_of
 from .websocket import raw_socket
+from .writes import Unsent, next_is_unsent, write_now, write_unsent, writer_idle
 
 EVENT = str(socketio_packet.EVENT)  # how a Socket.IO event's text starts
 PONGS_UNYIELDED = 8
@@ -51,7 +52,10 @@ def call_later(server: Any, seconds: float, task: Callable[..., Any], *args: Any
 
 
 class CallitSocket(engineio_socket.Socket):
-    """python-engineio's socket, with four changes:
+    """python-engineio's socket, with five changes:
+
+    - on a websocket whose writer is idle, a packet sent is written at once by the sender
+      (``writes.write_now``), not handed to the writer greenthread through the queue;
 
     - its reader hands the CPU to others after each message (but pongs, up to
       ``PONGS_UNYIELDED`` in a row), and stops once the session is
@@ -73,15 +77,22 @@ class CallitSocket(engineio_socket.Socket):
     is open."""
 
     last_ping: float | None  # python-engineio's (for mypy: it cannot tell its type)
-    callit_raw_socket: Any = None  # the websocket's own socket while it is served, for the pinger
+    callit_ws: Any = None  # eventlet's websocket while it is served, for writing past the queue
+    callit_raw_socket: Any = None  # its own socket
     callit_unyielded = 0  # pongs read since the reader last gave up its turn
 
     def _websocket_handler(self, ws):
-        self.callit_raw_socket = raw_socket(ws)
+        self.callit_ws, self.callit_raw_socket = ws, raw_socket(ws)
         try:
             return super()._websocket_handler(ws)
         finally:
-            self.callit_raw_socket = None
+            self.callit_ws = self.callit_raw_socket = None
+
+    def send(self, pkt):
+        if not writer_idle(self):
+            return super().send(pkt)
+        if self.check_ping_timeout():  # as python-engineio's send: a session timed out closes
+            write_now(self, pkt)
 
     def receive(self, pkt):
         if self.closed:
@@ -109,14 +120,22 @@ class CallitSocket(engineio_socket.Socket):
         (``ping_interval + ping_timeout``), whose end closes the websocket. A session whose
         phone stops answering is closed by its ping timeout (``check_ping_timeout``), which
         puts None in the queue and so ends this wait. Long-polling waits as before."""
-        if self.callit_raw_socket is None or not self.upgraded:
+        if self.callit_ws is None or not self.upgraded:
             return super().poll()
         queue = self.queue
-        packets = [queue.get()]
-        queue.task_done()
-        if packets == [None]:
-            return []
-        while queue.qsize():  # python-engineio's: everything queued meanwhile, up to a None
+        while True:  # the end of a frame written past the queue goes first (writes.Unsent)
+            first = queue.get()
+            queue.task_done()
+            if first is None:
+                return []
+            if not isinstance(first, Unsent):
+                break
+            if not write_unsent(self, first):
+                return []  # the connection broke: the writer ends the websocket
+        packets = [first]
+        # python-engineio's: everything queued meanwhile, up to a None (or an Unsent, though
+        # one is only ever queued into an empty queue)
+        while queue.qsize() and not next_is_unsent(queue):
             pkt = queue.get(block=False)
             queue.task_done()
             if pkt is None:
