@@ -30,8 +30,11 @@ class Server:
     """What the pinger reads of python-engineio's server."""
     async_mode = "eventlet"
 
-    def __init__(self, interval: float = 1.0):
-        self.ping_interval = interval
+    reason = type("Reason", (), {"PING_TIMEOUT": "ping timeout"})
+
+    def __init__(self, interval: float = 1.0, timeout: float = 2.0):
+        self.ping_interval, self.ping_timeout = interval, timeout
+        self.sockets: dict = {}
 
     def sleep(self, seconds: float = 0) -> None:
         green().sleep(seconds)
@@ -47,6 +50,7 @@ class Session:
     def __init__(self, name: str, writer_idle: bool = True):
         eventlet = green()
         self.name, self.closing, self.closed, self.upgraded, self.upgrading = name, False, False, True, False
+        self.sid, self.closed_for = name, None
         self.last_ping = None
         self.queue = eventlet.queue.Queue()
         self.sent: list = []  # what went through the queue's path
@@ -66,8 +70,8 @@ class Session:
         except TimeoutError:
             return b""
 
-    def close(self, wait=True, abort=False) -> None:
-        self.closed = True
+    def close(self, wait=True, abort=False, reason=None) -> None:
+        self.closed, self.closed_for = True, reason
 
     def stop(self) -> None:
         if self.writer is not None:
@@ -154,19 +158,61 @@ def test_a_session_not_on_a_websocket_or_closed_is_not_written_to(sessions):
 
 def test_the_task_pings_every_due_session_then_stops(sessions):
     """More than a batch due at once, on eventlet's clock: all pinged, and the task ends when
-    nobody waits (the next schedule starts it again)."""
+    nobody waits for a ping or a pong (the next schedule starts it again)."""
     crowd = sessions(*[f"p{i}" for i in range(keepalive.BATCH + 50)])
-    pinger = Pinger(Server(interval=0.05))
+    pinger = Pinger(Server(interval=0.05, timeout=0.2))
     for session in crowd:
         pinger.schedule(session)
     assert pinger.running
-    green().sleep(0.3)
-    assert pinger.written == len(crowd) and not pinger.running and not pinger.due
+    green().sleep(0.15)
+    assert pinger.written == len(crowd) and not pinger.due and pinger.running, "waiting for pongs"
     assert all(session.received() == PING_FRAME for session in crowd[:5])
+    for session in crowd:
+        session.last_ping = None  # every pong came
+    green().sleep(0.3)
+    assert not pinger.running and not pinger.awaiting and pinger.timed_out == 0
     pinger.schedule(crowd[0])
     assert pinger.running
-    green().sleep(0.2)
+    green().sleep(0.15)
     assert pinger.written == len(crowd) + 1
+
+
+def test_a_session_that_does_not_answer_in_time_is_closed_and_forgotten(sessions):
+    """python-engineio's check_ping_timeout, done by the pinger in the order pings went out:
+    no pong within ping_timeout closes the session; a pong (last_ping back to None) or a later
+    ping (a new last_ping) keeps it; a closed session leaves the server's sessions."""
+    clock = Clock()
+    server = Server(interval=1.0, timeout=2.0)
+    pinger = Pinger(server, clock=clock)
+    pinger.running = True
+    silent, answering, gone = sessions("silent", "answering", "gone")
+    server.sockets.update({s.sid: s for s in (silent, answering, gone)})
+    for session in (silent, answering, gone):
+        pinger.schedule(session)
+    clock.now += 1.0
+    pinger.ping_due(keepalive.BATCH)
+    answering.last_ping = None  # its pong came
+    gone.closed = True  # it left meanwhile
+    clock.now += 1.9
+    assert pinger.expire(keepalive.BATCH) == 0, "timed out before ping_timeout"
+    clock.now += 0.2
+    assert pinger.expire(keepalive.BATCH) == 3
+    assert silent.closed and silent.closed_for == "ping timeout"
+    assert not answering.closed and answering.closed_for is None
+    assert pinger.timed_out == 1
+    assert set(server.sockets) == {"answering"}
+
+
+def test_python_engineios_monitoring_task_is_left_to_the_pinger_under_eventlet():
+    def socketio_server(mode):
+        eio = type("Eio", (), {"async_mode": mode, "start_service_task": True})()
+        return type("Server", (), {"eio": eio})()
+
+    eventlet_server, threaded = socketio_server("eventlet"), socketio_server("threading")
+    keepalive.take_over_monitoring(eventlet_server)
+    keepalive.take_over_monitoring(threaded)
+    assert eventlet_server.eio.start_service_task is False
+    assert threaded.eio.start_service_task is True
 
 
 def test_only_eventlet_servers_get_a_pinger():

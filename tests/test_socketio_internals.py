@@ -349,6 +349,22 @@ def test_engineios_writer_waits_on_the_queue_as_callit_socket_poll_does():
     assert Queue().getting() == 0
 
 
+def test_engineio_starts_its_service_task_only_when_asked_and_it_only_checks_pings():
+    """keepalive.take_over_monitoring turns python-engineio's service task off: it must still be
+    started from ``start_service_task`` on a connect, and do no more than time sessions out and
+    forget closed ones (which the pinger does instead)."""
+    handle_connect = inspect.getsource(engineio.Server._handle_connect)
+    assert "if self.start_service_task:" in handle_connect
+    task = inspect.getsource(engineio.Server._service_task)
+    assert "s.check_ping_timeout()" in task and "del self.sockets[s.sid]" in task
+    calls = set(re.findall(r"\b(?:s|self)\.(\w+)\(", task))
+    assert calls <= {"create_event", "wait", "check_ping_timeout", "is_set", "copy", "values",
+                     "info", "exception"}, f"the service task does more now: {calls}"
+    check = inspect.getsource(engineio.socket.Socket.check_ping_timeout)
+    assert "time.time() - last_ping > self.server.ping_timeout" in check
+    assert "reason=self.server.reason.PING_TIMEOUT" in check
+
+
 def test_call_later_runs_the_task_when_due():
     _app, io = make_socketio()
     ran = threading.Event()

@@ -9,6 +9,7 @@ checks the source). tests/test_socketio_internals.py pins everything relied on h
 naming what moved when an upgrade changes it."""
 from __future__ import annotations
 
+from .keepalive import take_over_monitoring
 from .managers import LocalManager, local_sockets
 from .packets import JsonPacket, RawJson
 from .redis_manager import RedisManager
@@ -33,6 +34,7 @@ __all__ = [
     "ReleasesBuffersOnUpgrade", "adopt_session", "call_later", "close_session", "eio_sid_to_sid",
     "gate_events", "has_handler", "is_reserved_event", "local_sockets", "read_frames_buffered",
     "remote_address",
-    "send_ack", "session_open", "start_message_queue", "turn_away_events", "unmask_frames_quickly",
+    "send_ack", "session_open", "start_message_queue", "take_over_monitoring", "turn_away_events",
+    "unmask_frames_quickly",
     "watch_sessions",
 ]

@@ -19,6 +19,12 @@ through writing a frame there, and nothing runs in between under eventlet. Other
 writer busy, the session not on a websocket, the socket's buffer full) the ping goes through
 the session's queue as python-engineio sends it.
 
+The same task closes a session that has not answered its ping within ``ping_timeout`` (a
+second queue, in the order the pings went out, so also in deadline order), and forgets closed
+sessions (``server.sockets``), which python-engineio's service task did by walking every
+session, one ``Event.wait`` each: 500 waits a second for 10,000 phones. ``take_over_monitoring``
+turns that task off.
+
 Under eventlet only (``pinger_of`` answers None otherwise): the check and the send must not be
 interleaved with another writer, which eventlet guarantees by not switching in between."""
 from __future__ import annotations
@@ -47,13 +53,18 @@ class Pinger:
     Relies on (python-engineio's socket): ``last_ping`` (set when a ping is sent, checked by
     ``check_ping_timeout``), ``closing``/``closed``/``upgraded``/``upgrading``, ``queue`` (an
     eventlet ``LightQueue`` with ``qsize()`` and ``getting()``, the number of greenthreads
-    waiting on it: the writer, when idle) and ``send(packet)``; on the server:
-    ``ping_interval``, ``sleep`` and ``start_background_task``."""
+    waiting on it: the writer, when idle), ``send(packet)``, ``sid`` and
+    ``close(wait=, abort=, reason=)``; on the server: ``ping_interval``, ``ping_timeout``,
+    ``sockets`` (sid -> socket), ``reason.PING_TIMEOUT``, ``sleep`` and
+    ``start_background_task``."""
 
     def __init__(self, server: Any, clock: Callable[[], float] = time.monotonic):
         self.server, self.clock = server, clock
         self.due: deque[tuple[float, Any]] = deque()
+        # (when its pong is late, the session, its last_ping when pinged)
+        self.awaiting: deque[tuple[float, Any, float]] = deque()
         self.running = False
+        self.timed_out = 0
         self.written = self.queued = 0  # pings sent straight to the socket, and through the queue
 
     def schedule(self, socket: Any) -> None:
@@ -65,15 +76,30 @@ class Pinger:
 
     def _run(self) -> None:
         try:
-            while self.due:
-                wait = self.due[0][0] - self.clock()
-                if wait > 0:  # nothing due before the first in the queue
+            while self.due or self.awaiting:
+                first = min(queue[0][0] for queue in (self.due, self.awaiting) if queue)
+                wait = first - self.clock()
+                if wait > 0:  # nothing due before the first in either queue
                     self.server.sleep(max(wait, TICK_SECONDS))
                     continue
+                self.expire(BATCH)
                 self.ping_due(BATCH)
                 self.server.sleep(0)
         finally:
             self.running = False  # the next schedule starts the task again
+
+    def expire(self, at_most: int) -> int:
+        """Close up to ``at_most`` sessions whose pong is late (python-engineio's
+        ``check_ping_timeout``); how many pings were looked at."""
+        awaiting, now, looked = self.awaiting, self.clock(), 0
+        while awaiting and looked < at_most and awaiting[0][0] <= now:
+            _, socket, pinged = awaiting.popleft()
+            looked += 1
+            if not socket.closing and not socket.closed and socket.last_ping == pinged:
+                self.timed_out += 1  # not answered (a pong sets last_ping to None)
+                socket.close(wait=False, abort=False, reason=self.server.reason.PING_TIMEOUT)
+            self.forget(socket)
+        return looked
 
     def ping_due(self, at_most: int) -> int:
         """Ping up to ``at_most`` of the sessions due now; how many were."""
@@ -83,10 +109,17 @@ class Pinger:
             sent += 1
         return sent
 
+    def forget(self, socket: Any) -> None:
+        """Drop a closed session from the server's (as python-engineio's service task did)."""
+        if socket.closed and self.server.sockets.get(socket.sid) is socket:
+            del self.server.sockets[socket.sid]
+
     def ping(self, socket: Any) -> None:
         if socket.closing or socket.closed:
+            self.forget(socket)
             return
-        socket.last_ping = time.time()  # the pong must come within ping_timeout of this
+        socket.last_ping = pinged = time.time()  # the pong must come within ping_timeout of this
+        self.awaiting.append((self.clock() + self.server.ping_timeout, socket, pinged))
         if write_ping(socket):
             self.written += 1
             return
@@ -110,6 +143,15 @@ def write_ping(socket: Any) -> bool:
     if sent != len(PING_FRAME):
         socket.close(wait=False, abort=True)
     return True
+
+
+def take_over_monitoring(server: Any) -> None:
+    """Under eventlet, the pinger closes sessions that stop answering and forgets closed ones:
+    python-engineio's service task, which walks every session doing the same, is not started.
+    ``server``: the Socket.IO server. Relies on: ``Server.eio`` and its ``start_service_task``,
+    which ``_handle_connect`` reads before starting the task."""
+    if server.eio.async_mode == "eventlet":
+        server.eio.start_service_task = False
 
 
 def pinger_of(server: Any) -> Pinger | None:

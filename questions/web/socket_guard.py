@@ -56,6 +56,8 @@ class SocketGuard:
         internals.gate_events(self.server, self.admit, self.finished)
         internals.watch_sessions(self.server, self.opened, self.closed)
         internals.turn_away_events(self.server, self.turn_away)
+        # the sessions it adopts are pinged, timed out and forgotten by one task per process
+        internals.take_over_monitoring(self.server)
 
     # ---------------------------------------------------------------- events
 
