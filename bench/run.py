@@ -48,6 +48,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import uvloop
 
 from questions.config import normalise_database_url
 from questions.serving import free_port, raise_fd_limit
@@ -730,7 +731,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    report = asyncio.run(main_async(args))
+    # uvloop: the load client reads up to 10,000 websockets in one process; on asyncio's own
+    # loop it took about a second of its CPU to read one round_started to every phone, and the
+    # arrival times it took included that queue, not the server's work (docs/benchmarks.md)
+    report = uvloop.run(main_async(args))
     print()
     print(table(report))
     if report["ratios"]:
