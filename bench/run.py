@@ -374,8 +374,9 @@ async def bench_lobby(n: int, args, log_dir: Path, kind: str = "callit", process
                                                     round_questions, args, profile)
                 log(f"[{n}] picks: {result['picks']}")
 
-            # -- read throughput, with the phones still connected
-            await asyncio.sleep(1)
+            # -- read throughput, with the phones still connected, once the server has
+            # finished with the picks (at 10,000 it still collects their garbage for seconds)
+            result["settled_seconds"] = await settle(server)
             await server.start_profiler(profile("rps"), args.py_spy)
             result["rps"] = {"GET /api/questions": await throughput(
                 http, f"{base}/api/questions", args.rps_seconds, args.rps_concurrency, server)}
@@ -393,6 +394,19 @@ async def bench_lobby(n: int, args, log_dir: Path, kind: str = "callit", process
         await http.close()
         server.stop()
     return result
+
+
+async def settle(server: Server | Deployment, busy: float = 0.25, at_most: float = 15.0) -> float:
+    """Wait (at least 1 s, at most ``at_most``) until the server has used under ``busy`` of a
+    CPU for half a second; answers how long that took."""
+    started = time.perf_counter()
+    await asyncio.sleep(0.5)
+    while time.perf_counter() - started < at_most:
+        meter = Meter(server)
+        await asyncio.sleep(0.5)
+        if meter.read()["server_cpu_seconds"] < busy * 0.5 and time.perf_counter() - started >= 1:
+            break
+    return round(time.perf_counter() - started, 2)
 
 
 async def bench_rounds(server: Server | Deployment, swarm: Swarm, http, base: str, code: str, host: str,
