@@ -15,6 +15,7 @@ from engineio import packet as engineio_packet
 
 from questions.socketio_internals import keepalive
 from questions.socketio_internals.keepalive import PING_FRAME, Pinger, pinger_of, write_ping
+from questions.socketio_internals.writes import Unsent
 from tests.test_socketio_internals import green
 
 
@@ -137,8 +138,11 @@ def test_a_full_socket_gets_its_ping_through_the_queue(sessions):
             session.callit_raw_socket.send(b"x" * 65536)
     except BlockingIOError:
         pass
-    assert write_ping(session) is False
+    write_ping(session)
     assert not session.closed
+    queued = [session.queue.get(block=False) for _ in range(session.queue.qsize())]
+    assert [type(item) for item in queued] == [Unsent] and queued[0].data == PING_FRAME, \
+        "the ping did not wait, whole, for the writer"
 
 
 def test_a_session_not_on_a_websocket_or_closed_is_not_written_to(sessions):

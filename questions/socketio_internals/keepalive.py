@@ -15,9 +15,10 @@ the order of answers is the order of the next pings. One task sleeps until the f
 (or for ``TICK_SECONDS``, whichever is longer) and pings every session due then, each with
 one non-blocking ``send`` of the 3-byte frame straight to its socket when its writer is idle
 (``writes.writer_idle``: nothing queued, the writer waiting on the queue): nobody is half-way
-through writing a frame there, and nothing runs in between under eventlet. Otherwise (the
-writer busy, the session not on a websocket, the socket's buffer full) the ping goes through
-the session's queue as python-engineio sends it.
+through writing a frame there, and nothing runs in between under eventlet; what a full socket
+does not take goes to the writer (``writes.write_frame``). Otherwise (the writer busy, the
+session not on a websocket) the ping goes through the session's queue as python-engineio sends
+it.
 
 The same task closes a session that has not answered its ping within ``ping_timeout`` (a
 second queue, in the order the pings went out, so also in deadline order), and forgets closed
@@ -36,7 +37,7 @@ from typing import Any
 
 from engineio import packet as engineio_packet
 
-from .writes import writer_idle
+from .writes import write_frame, writer_idle
 
 # A server-to-client websocket frame (not masked): FIN and text, 1 byte, Engine.IO's PING "2"
 PING_FRAME = b"\x81\x01" + str(engineio_packet.PING).encode()
@@ -51,10 +52,8 @@ class Pinger:
     """The sessions of one Engine.IO server waiting for a ping, and the task that sends them.
 
     Relies on (python-engineio's socket): ``last_ping`` (set when a ping is sent, checked by
-    ``check_ping_timeout``), ``closing``/``closed``/``upgraded``/``upgrading``, ``queue`` (an
-    eventlet ``LightQueue`` with ``qsize()`` and ``getting()``, the number of greenthreads
-    waiting on it: the writer, when idle), ``send(packet)``, ``sid`` and
-    ``close(wait=, abort=, reason=)``; on the server: ``ping_interval``, ``ping_timeout``,
+    ``check_ping_timeout``), ``closing``/``closed``, what ``writes.writer_idle`` reads,
+    ``send(packet)``, ``sid`` and ``close(wait=, abort=, reason=)``; on the server: ``ping_interval``, ``ping_timeout``,
     ``sockets`` (sid -> socket), ``reason.PING_TIMEOUT``, ``sleep`` and
     ``start_background_task``."""
 
@@ -65,7 +64,7 @@ class Pinger:
         self.awaiting: deque[tuple[float, Any, float]] = deque()
         self.running = False
         self.timed_out = 0
-        self.written = self.queued = 0  # pings sent straight to the socket, and through the queue
+        self.written = self.queued = 0  # pings written past the queue, and sent through it
 
     def schedule(self, socket: Any) -> None:
         """Ping ``socket`` ``ping_interval`` seconds from now."""
@@ -128,20 +127,12 @@ class Pinger:
 
 
 def write_ping(socket: Any) -> bool:
-    """Write the ping frame straight to ``socket``'s websocket if its writer is idle; False
-    when it must go through the queue instead. A partial write (a send buffer with 1 or 2 bytes
-    of room: Linux does not split so small a send, but a frame cut short would corrupt the
-    stream) closes the session: the phone reconnects."""
+    """Write the ping frame straight to ``socket``'s websocket if its writer is idle (what a
+    full socket does not take, the writer finishes: ``writes.write_frame``); False when it must
+    go through the queue as a packet instead."""
     if not writer_idle(socket):
         return False
-    try:
-        sent = socket.callit_raw_socket.send(PING_FRAME)
-    except (BlockingIOError, InterruptedError):
-        return False  # the buffer is full: the writer will get to it once the phone reads
-    except OSError:
-        return False  # the connection is broken: the queue's path finds out and closes it
-    if sent != len(PING_FRAME):
-        socket.close(wait=False, abort=True)
+    write_frame(socket, PING_FRAME)
     return True
 
 

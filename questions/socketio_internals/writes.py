@@ -40,7 +40,13 @@ def writer_idle(session: Any) -> bool:
 def write_now(session: Any, pkt: Any) -> None:
     """Frame ``pkt`` and write it; what the socket does not take goes to the writer. Only when
     ``writer_idle(session)``: the caller checks, with no switch in between."""
-    frame = session.callit_ws._pack_message(pkt.encode())
+    write_frame(session, session.callit_ws._pack_message(pkt.encode()))
+
+
+def write_frame(session: Any, frame: bytes) -> None:
+    """Write a frame already built (``write_now``'s, or the pinger's ready-made ping) with one
+    non-blocking send; what the socket does not take goes first in the queue, for the writer.
+    Only when ``writer_idle(session)``."""
     try:
         sent = session.callit_raw_socket.send(frame)
     except (BlockingIOError, InterruptedError):
