@@ -77,8 +77,8 @@ class Settings:
     idle_timeout_seconds: float = 10.0
     # Engine.IO's keepalive: the server pings each phone this often, and closes a phone that has
     # not answered within the timeout (python-engineio's defaults; every phone costs a ping per
-    # interval, see questions/socketio_internals/keepalive.py)
-    # (whole seconds: python-engineio tells the phones the interval rounded down)
+    # interval, see questions/socketio_internals/keepalive.py). Whole seconds: python-engineio
+    # tells the phones the interval rounded down.
     ping_interval_seconds: int = 25
     ping_timeout_seconds: int = 20
     secure_cookies: bool = False  # Secure session cookie even without TRUST_PROXY's https
