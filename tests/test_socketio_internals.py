@@ -225,6 +225,24 @@ def test_gated_events_reach_their_handler_only_when_admitted():
         "Server._handle_event_internal is no longer called (once per handler run) through the instance attribute"
 
 
+def test_the_app_runs_a_phones_events_in_the_greenthread_that_reads_them(app):
+    """create_app passes async_handlers=False: no greenthread started per event (factory.py)."""
+    assert app.extensions["socketio"].server.async_handlers is False
+    app, io = make_socketio(async_handlers=False)
+    ran_in: list[int] = []
+
+    @io.on("where")
+    def where():
+        ran_in.append(threading.get_ident())
+        return "here"
+
+    client = Polling(app)
+    client.connect()
+    client.send('21["where"]')
+    assert ran_in == [threading.get_ident()], "the handler ran in another thread than its reader's"
+    assert client.receive() == ['431["here"]']
+
+
 def test_an_ack_is_sent_without_a_handler():
     app, io = make_socketio()
 

@@ -33,7 +33,9 @@ from ..throttle import TokenBuckets
 
 log = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 2  # a phone has at most a get_state and a submit_picks on their way
+# a phone has at most a get_state and a submit_picks on their way; over a websocket its reader
+# runs its events one at a time (async_handlers=False), over long-polling each request one
+MAX_IN_FLIGHT = 2
 CLOSE_AFTER_REFUSALS = 50
 NAMESPACE = "/"
 
