@@ -88,10 +88,13 @@ CLIENTS = {
 }
 
 
-def read_all(chunks: list, reads_buffered: bool, timeout: float | None = None) -> tuple:
+def read_all(chunks: list, reads_buffered: bool, timeout: float | None = None,
+             untimed: bool = False, hang_up: bool | None = None) -> tuple:
     """What a server's websocket reads from a client that sends ``chunks`` and then ends its
     stream: every ``wait()`` result until None (or the exception it raised), and the bytes the
-    client got back."""
+    client got back. ``untimed``: read as a session's websocket is once upgraded
+    (``read_untimed``). The client ends its stream after the last chunk (``hang_up``) unless
+    the read has a timeout to end it."""
     eventlet = green()
     RFC6455WebSocket = eventlet.websocket.RFC6455WebSocket
     listener = eventlet.listen(("127.0.0.1", 0))
@@ -101,6 +104,8 @@ def read_all(chunks: list, reads_buffered: bool, timeout: float | None = None) -
     assert isinstance(ws.socket, buffered.BufferedReads) is reads_buffered
     if timeout is not None:
         ws.socket.settimeout(timeout)
+    if untimed:
+        buffered.read_untimed(ws)
 
     def send():
         for chunk in chunks:
@@ -108,7 +113,7 @@ def read_all(chunks: list, reads_buffered: bool, timeout: float | None = None) -
                 eventlet.sleep(0.005)
             else:
                 client.sendall(chunk)
-        if timeout is None:
+        if hang_up or (hang_up is None and timeout is None):
             client.shutdown(socket.SHUT_WR)
 
     sender = eventlet.spawn(send)

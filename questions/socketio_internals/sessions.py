@@ -17,7 +17,7 @@ from engineio import socket as engineio_socket
 from socketio import packet as socketio_packet
 
 from .keepalive import pinger_of
-from .websocket import raw_socket
+from .websocket import raw_socket, read_untimed, wake_reader_on_close
 from .writes import Unsent, next_is_unsent, write_now, write_unsent, writer_idle
 
 EVENT = str(socketio_packet.EVENT)  # how a Socket.IO event's text starts
@@ -52,7 +52,7 @@ def call_later(server: Any, seconds: float, task: Callable[..., Any], *args: Any
 
 
 class CallitSocket(engineio_socket.Socket):
-    """python-engineio's socket, with five changes:
+    """python-engineio's socket, with these changes:
 
     - on a websocket whose writer is idle, a packet sent is written at once by the sender
       (``writes.write_now``), not handed to the writer greenthread through the queue;
@@ -66,7 +66,9 @@ class CallitSocket(engineio_socket.Socket):
     - under eventlet it waits for its next ping in the process's one queue of sessions due a
       ping (``keepalive.Pinger``), which writes the ping straight to its websocket when its
       writer is idle; otherwise on a timer (``call_later``), not in a sleeping greenthread;
-    - the events ``turn_away_events`` says to are dropped before they are decoded.
+    - the events ``turn_away_events`` says to are dropped before they are decoded;
+    - once a websocket is upgraded, its reads wait for the phone without a timeout, and its
+      writer's close ends that wait (``websocket.read_untimed``, ``wake_reader_on_close``).
 
     Relies on: the reader (websocket and long-polling alike) calling ``socket.receive(pkt)``;
     ``Socket.closed`` and ``engineio.exceptions.SocketIsClosedError`` ending the reader's loop;
@@ -79,10 +81,14 @@ class CallitSocket(engineio_socket.Socket):
     last_ping: float | None  # python-engineio's (for mypy: it cannot tell its type)
     callit_ws: Any = None  # eventlet's websocket while it is served, for writing past the queue
     callit_raw_socket: Any = None  # its own socket
+    callit_reads_untimed = False  # its websocket's reads wait without a timeout
     callit_unyielded = 0  # pongs read since the reader last gave up its turn
 
     def _websocket_handler(self, ws):
         self.callit_ws, self.callit_raw_socket = ws, raw_socket(ws)
+        wake_reader_on_close(ws)
+        if not self.connected:  # a websocket from the start: no upgrade to wait for
+            self._read_untimed()
         try:
             return super()._websocket_handler(ws)
         finally:
@@ -122,6 +128,8 @@ class CallitSocket(engineio_socket.Socket):
         puts None in the queue and so ends this wait. Long-polling waits as before."""
         if self.callit_ws is None or not self.upgraded:
             return super().poll()
+        if not self.callit_reads_untimed:  # the writer's first wait: an upgrade is done
+            self._read_untimed()
         queue = self.queue
         while True:  # the end of a frame written past the queue goes first (writes.Unsent)
             first = queue.get()
@@ -143,6 +151,12 @@ class CallitSocket(engineio_socket.Socket):
                 break
             packets.append(pkt)
         return packets
+
+    def _read_untimed(self) -> None:
+        """The websocket's reads wait without a timeout from now on (``websocket.read_untimed``);
+        until then (the upgrade's probe and its confirmation) they keep python-engineio's."""
+        read_untimed(self.callit_ws)
+        self.callit_reads_untimed = True
 
     def schedule_ping(self):
         # only schedule a new ping if the previous ping wait cycle completed (python-engineio's)

@@ -42,23 +42,41 @@ class BufferedReads:
     out of the buffer. ``recv`` keeps a socket's contract, which eventlet's loops are written
     against: at most ``size`` bytes, fewer when fewer are at hand, ``b""`` only at the end of
     the stream; it waits only when nothing is buffered. Everything else (sending, timeouts,
-    shutting down, closing) is the socket's own."""
+    shutting down, closing) is the socket's own.
 
-    __slots__ = ("sock", "buffer")
+    Once ``untimed`` (``read_untimed``), a read waits for the phone without the socket's
+    timeout."""
+
+    __slots__ = ("sock", "buffer", "untimed")
 
     def __init__(self, sock: Any):
         self.sock = sock
         self.buffer = b""
+        self.untimed = False
 
     def recv(self, size: int) -> bytes:
         buffer = self.buffer
         if not buffer:
-            buffer = self.sock.recv(READ_SIZE)
+            buffer = self._recv_untimed() if self.untimed else self.sock.recv(READ_SIZE)
         if len(buffer) <= size:  # all of it (the usual case: the rest of a frame)
             self.buffer = b""
             return buffer
         self.buffer = buffer[size:]
         return buffer[:size]
+
+    def _recv_untimed(self) -> bytes:
+        """eventlet's ``GreenSocket.recv`` without a timeout: that one arms a timer on the hub and
+        cancels it on every wait for a frame (a tenth of what a pick costs the process), to end
+        waits that ``wake_reader_on_close`` ends here. Relies on: ``GreenSocket.fd``, the
+        non-blocking socket, and ``GreenSocket._trampoline(fd, read=, timeout=)``, which waits
+        for it and raises ``IOClosed`` once the socket is obsoleted."""
+        sock = self.sock
+        fd = sock.fd
+        while True:
+            try:
+                return fd.recv(READ_SIZE)
+            except BlockingIOError:
+                sock._trampoline(fd, read=True, timeout=None)
 
     def sendall(self, data: bytes) -> None:  # every frame sent: not through __getattr__
         self.sock.sendall(data)
@@ -101,3 +119,41 @@ def read_frames_buffered() -> None:
     buffered_init.reads_buffered = True  # type: ignore[attr-defined]
     buffered_init.eventlets = init  # type: ignore[attr-defined]  # for the tests: the unbuffered
     RFC6455WebSocket.__init__ = buffered_init
+
+
+def read_untimed(ws: Any) -> None:
+    """From now on, ``ws`` waits for the phone's next frame for as long as it takes; a
+    session's ping timeout (``keepalive.Pinger``) ends the session of a phone that stops
+    answering, and its writer's close (``wake_reader_on_close``) ends the wait. Sends keep the
+    socket's timeout: a writer blocked on a phone that stopped reading still gives up."""
+    sock = getattr(ws, "socket", None)
+    if isinstance(sock, BufferedReads):
+        sock.untimed = True
+
+
+def wake_reader_on_close(ws: Any) -> None:
+    """Make closing ``ws`` wake the greenthread waiting to read from it: eventlet does not wake
+    a reader whose socket is closed under it, but only when the descriptor's number is used
+    again, so a reader waiting without a timeout (``read_untimed``) would wait for ever.
+
+    Relies on: python-engineio's websocket writer closing the websocket with ``ws.close()`` when
+    the session ends (whatever ended it), and eventlet's ``hubs.notify_opened(fileno)``, which
+    hands ``IOClosed`` to every greenthread waiting on the descriptor, on the hub's next turn.
+    Nothing switches between the close and the notice, so the number cannot have been taken
+    again meanwhile."""
+    from eventlet.hubs import notify_opened
+
+    close = ws.close
+    sock = raw_socket(ws)
+    if sock is None:
+        return
+
+    def close_waking_reader(*args: Any, **kwargs: Any) -> Any:
+        fileno = sock.fileno()  # -1 once closed
+        try:
+            return close(*args, **kwargs)
+        finally:
+            if fileno >= 0:
+                notify_opened(fileno)
+
+    ws.close = close_waking_reader
