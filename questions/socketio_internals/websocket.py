@@ -66,7 +66,7 @@ class BufferedReads:
 
     def _recv_untimed(self) -> bytes:
         """eventlet's ``GreenSocket.recv`` without a timeout: that one arms a timer on the hub and
-        cancels it on every wait for a frame (a tenth of what a pick costs the process), to end
+        cancels it on every wait for a frame (a tenth to a fifth of a pick's CPU), to end
         waits that ``wake_reader_on_close`` ends here. Relies on: ``GreenSocket.fd``, the
         non-blocking socket, and ``GreenSocket._trampoline(fd, read=, timeout=)``, which waits
         for it and raises ``IOClosed`` once the socket is obsoleted."""
