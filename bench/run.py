@@ -11,9 +11,11 @@ phones over HTTP (``POST /api/games/{code}/players``), connects them all over we
 * the host's "start round" POST until every phone has ``round_started`` (p50/p99/max), for
   ``--rounds`` rounds one after the other (5; the CPU per phone is their median);
 * the server's RSS per connected phone, and its CPU while the round goes out;
+* the server's CPU with every phone connected and nobody doing anything (``--idle-seconds``, 5,
+  once it has settled after the connects): pings, pongs and background tasks;
 * all N phones submitting picks at once over their sockets (ack p50/p99/max; ``--picks-via
   http`` for PUT), then checks that every pick is stored (the host's picks endpoint); lobbies
-  above ``--picks-max`` (1,000) skip this phase (see docs/benchmarks.md);
+  above ``--picks-max`` (10,000) skip this phase (see docs/benchmarks.md);
 * GET /api/questions and GET /api/games/{code} requests per second.
 
 Then, for the same N, the same client measures the same things against ``bench/ceiling.py``: the
@@ -361,6 +363,14 @@ async def bench_lobby(n: int, args, log_dir: Path, kind: str = "callit", process
             swarm.errors.clear()
             n_connected = connected
 
+            # -- every phone connected, nobody doing anything: what keeping them costs (pings
+            # and their pongs, each server's background tasks)
+            settled = await settle(server)
+            meter = Meter(server)
+            await asyncio.sleep(args.idle_seconds)
+            result["idle"] = {"seconds": args.idle_seconds, "settled_seconds": settled, **meter.read()}
+            log(f"[{n}] idle: {result['idle']}")
+
             # -- the host starts rounds; every phone must get the questions
             result["round_started"] = await bench_rounds(server, swarm, http, base, code, host, kind,
                                                          args.rounds, profile, args.py_spy)
@@ -598,6 +608,7 @@ RATIO_FIGURES = [
      lambda p: p["server_cpu_us_per_phone"], ("<=", 1.5)),
     ("round_started p99", "ms", "round_started", lambda p: p["p99_ms"], None),
     ("RSS per phone", "KB", "server_rss", lambda p: p["per_connection_kb"], None),
+    ("idle: server CPU, every phone connected", "%", "idle", lambda p: p["server_cpu_pct"], None),
     ("picks: server CPU per submission", "ms", "picks", lambda p: p["server_cpu_ms_per_submission"],
      ("<=", 3.0)),
     ("picks p99", "ms", "picks", lambda p: p["p99_ms"], None),
@@ -707,6 +718,8 @@ def parse_args(argv=None):
     parser.add_argument("--sizes", help="comma-separated lobby sizes (default 100,1000,10000)")
     parser.add_argument("--rps-seconds", type=float, help="seconds per throughput run (5; 3 with --short)")
     parser.add_argument("--rps-concurrency", type=int, default=16)
+    parser.add_argument("--idle-seconds", type=float, default=5,
+                        help="seconds the server's CPU is measured with every phone connected and idle")
     parser.add_argument("--join-concurrency", type=int, default=32)
     parser.add_argument("--connect-concurrency", type=int, default=64)
     parser.add_argument("--connect-timeout", type=float,
