@@ -206,6 +206,25 @@ def clock() -> Clock:
 
 
 @pytest.fixture
+def eventlets_reader(monkeypatch):
+    """``use(reads_buffered)``: eventlet's websockets read as eventlet reads them, or through
+    Callit's ``BufferedReads`` (as app.py sets them up); eventlet's again afterwards."""
+    from questions.socketio_internals import websocket as buffered
+    from tests.test_socketio_internals import green
+
+    RFC6455WebSocket = green().websocket.RFC6455WebSocket
+    init = RFC6455WebSocket.__init__
+    eventlets = getattr(init, "eventlets", init)
+    monkeypatch.setattr(RFC6455WebSocket, "__init__", eventlets)
+
+    def use(reads_buffered: bool) -> None:
+        RFC6455WebSocket.__init__ = eventlets
+        if reads_buffered:
+            buffered.read_frames_buffered()
+    return use
+
+
+@pytest.fixture
 def make_app(settings):
     """Factory: ``make_app(settings=None, events=None, clock=None, **flask_config)``.
 

@@ -20,20 +20,15 @@ TIMEOUT = 0.3  # the socket's: ping_interval + ping_timeout below
 
 
 @pytest.fixture
-def buffered_reads():
-    """Websockets read through BufferedReads, as app.py sets them up; as before afterwards."""
-    RFC6455WebSocket = green().websocket.RFC6455WebSocket
-    init = RFC6455WebSocket.__init__
-    buffered.read_frames_buffered()
-    yield
-    RFC6455WebSocket.__init__ = init
+def buffered_reads(eventlets_reader):
+    eventlets_reader(True)
 
 
 @pytest.mark.parametrize("name", CLIENTS)
-def test_frames_read_untimed_exactly_as_eventlet_reads_them(buffered_reads, name):
+def test_frames_read_untimed_exactly_as_eventlet_reads_them(eventlets_reader, name):
+    eventlets_reader(True)
     ours = read_all(CLIENTS[name], reads_buffered=True, untimed=True)
-    RFC6455WebSocket = green().websocket.RFC6455WebSocket
-    RFC6455WebSocket.__init__ = RFC6455WebSocket.__init__.eventlets
+    eventlets_reader(False)
     assert read_all(CLIENTS[name], reads_buffered=False) == ours
 
 

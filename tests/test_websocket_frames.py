@@ -140,21 +140,6 @@ def read_all(chunks: list, reads_buffered: bool, timeout: float | None = None,
     return read, back
 
 
-@pytest.fixture
-def eventlets_reader(monkeypatch):
-    """Switch between eventlet's reader and the buffered one; eventlet's again afterwards."""
-    RFC6455WebSocket = green().websocket.RFC6455WebSocket
-    init = RFC6455WebSocket.__init__
-    eventlets = getattr(init, "eventlets", init)
-    monkeypatch.setattr(RFC6455WebSocket, "__init__", eventlets)
-
-    def use(reads_buffered: bool) -> None:
-        RFC6455WebSocket.__init__ = eventlets
-        if reads_buffered:
-            buffered.read_frames_buffered()
-    return use
-
-
 @pytest.mark.parametrize("name", CLIENTS)
 def test_frames_are_read_exactly_as_eventlet_reads_them(eventlets_reader, name):
     eventlets_reader(False)
